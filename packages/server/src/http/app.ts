@@ -1,0 +1,114 @@
+/**
+ * `buildApp(config, deps)` returns a ready Fastify instance serving the whole
+ * contract; only the CLI calls `listen()`.
+ */
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import { type DestinationStream, type Logger, pino } from 'pino';
+import type { Config } from '../config/config.js';
+import type { Runtime, RuntimeDeps } from '../runtime.js';
+import { installErrorHandling } from './errors.js';
+import { wxlogin } from './plugin.js';
+
+/** Log paths that may hold secrets; pino replaces them before a line is written. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  '*.sessionKey',
+  '*.session_key',
+  '*.secret',
+  '*.appSecret',
+  '*.accessToken',
+  '*.access_token',
+  '*.refreshToken',
+  '*.refresh_token',
+  '*.encryptedData',
+  '*.code',
+];
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+
+export interface AppDeps extends RuntimeDeps {
+  /** Where log lines go (default stdout); tests pass a stream to read them. */
+  logStream?: DestinationStream;
+  onRuntime?: (runtime: Runtime) => void;
+}
+
+export function createLogger(config: Pick<Config, 'logLevel'>, stream?: DestinationStream): Logger {
+  return pino(
+    {
+      level: config.logLevel,
+      base: { service: 'wxlogin' },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    stream,
+  );
+}
+
+/** One log line per request, when it completes (none when it arrives). */
+class RequestLog extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(_error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    request.log.info(
+      {
+        method: request.method,
+        url: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
+  }
+}
+
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const logger: FastifyBaseLogger = createLogger(config, deps.logStream);
+  const app = Fastify({
+    loggerInstance: logger,
+    logController: new RequestLog(),
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const presented = request.headers['x-request-id'];
+      return typeof presented === 'string' && SANE_REQUEST_ID.test(presented) ? presented : randomUUID();
+    },
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+  });
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'wxlogin',
+        version: '1',
+        description:
+          'The login service for WeChat Mini Programs. Binding contract: every error is the envelope { error: { code, message }, requestId }.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          admin: { type: 'http', scheme: 'bearer', description: 'WXLOGIN_ADMIN_TOKEN' },
+        },
+      },
+    },
+  });
+  await app.register(wxlogin, { config, deps, ...(deps.onRuntime ? { onRuntime: deps.onRuntime } : {}) });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  installErrorHandling(app, { notFound: true });
+  return app;
+}

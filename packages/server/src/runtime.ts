@@ -1,0 +1,131 @@
+/**
+ * Assembles the service's parts from a resolved configuration: store, shared
+ * state, sealer, signing keys, WeChat clients, metrics and the domain service.
+ * Every part that talks to the outside world can be injected.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWechatClient, type TokenCache, type WechatClient } from '@wxlogin/wechat';
+import type { AppCredentials, Config } from './config/config.js';
+import { createSealer, type Sealer } from './crypto/seal.js';
+import type { RandomBytes } from './crypto/tokens.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { AuthService, type ServiceLogger } from './services/auth-service.js';
+import { createMemoryState } from './state/memory.js';
+import { RevocationList } from './state/revocations.js';
+import type { SharedState } from './state/types.js';
+import { openStore } from './store/index.js';
+import type { Store } from './store/types.js';
+import { AccessTokens } from './tokens/access-tokens.js';
+
+/** Everything outside the process, for tests and embedding; each has a default built from the config. */
+export interface RuntimeDeps {
+  store?: Store;
+  state?: SharedState;
+  /** Makes the WeChat client of one app (default: `createWechatClient` with the config's WeChat options). */
+  wechatClient?: (app: AppCredentials, config: Config, metrics: Metrics) => WechatClient;
+  fetch?: typeof globalThis.fetch;
+  /** ms clock */
+  now?: () => number;
+  random?: RandomBytes;
+  metrics?: Metrics;
+  /** A Redis client (ioredis) for the per-address rate limits shared by all instances. */
+  rateLimitRedis?: unknown;
+  /** Where WeChat access tokens are cached (a shared cache lets one instance refresh for all). */
+  tokenCache?: TokenCache;
+}
+
+export interface Runtime {
+  config: Config;
+  store: Store;
+  state: SharedState;
+  sealer: Sealer;
+  tokens: AccessTokens;
+  revocations: RevocationList;
+  wechat: ReadonlyMap<string, WechatClient>;
+  metrics: Metrics;
+  service: AuthService;
+  close(): Promise<void>;
+}
+
+export function defaultWechatClient(
+  deps: Pick<RuntimeDeps, 'fetch' | 'now' | 'tokenCache'> = {},
+): NonNullable<RuntimeDeps['wechatClient']> {
+  return (app, config, metrics) =>
+    createWechatClient({
+      appId: app.appId,
+      secret: app.secret,
+      baseUrl: config.wechatApiBaseUrl,
+      requestTimeoutMs: config.wechatTimeoutMs,
+      maxRetries: config.wechatMaxRetries,
+      accessTokenMode: config.wechatAccessTokenMode,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.tokenCache ? { tokenCache: deps.tokenCache } : {}),
+      onCall(event) {
+        metrics.wechatCalls.observe({ endpoint: event.endpoint, outcome: event.outcome }, event.durationMs / 1000);
+        if (event.errcode !== null)
+          metrics.wechatErrcodes.inc({ endpoint: event.endpoint, errcode: String(event.errcode) });
+      },
+    });
+}
+
+export async function createRuntime(config: Config, deps: RuntimeDeps, logger: ServiceLogger): Promise<Runtime> {
+  const now = deps.now ?? Date.now;
+  const random = deps.random ?? randomBytes;
+  const store = deps.store ?? openStore(config.databaseUrl, { postgresPoolSize: config.postgresPoolSize });
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    if (deps.store === undefined) closers.push(() => store.close());
+    await store.migrate();
+    const state = deps.state ?? createMemoryState({ now });
+    if (deps.state === undefined) closers.push(() => state.close());
+    const metrics = deps.metrics ?? createMetrics();
+    const sealer = createSealer([config.secret, ...config.previousSecrets], random);
+    const tokens = new AccessTokens(store, sealer, {
+      issuer: config.tokenIssuer,
+      audience: config.tokenAudience,
+      ttlSeconds: config.accessTokenTtlSeconds,
+      alg: config.signingAlg,
+      now,
+    });
+    await tokens.init();
+    const revocations = new RevocationList(store, state, config.accessTokenTtlSeconds * 1000, now);
+    await revocations.start();
+    closers.push(async () => revocations.stop());
+    const makeClient = deps.wechatClient ?? defaultWechatClient(deps);
+    const wechat = new Map(config.apps.map((app) => [app.appId, makeClient(app, config, metrics)] as const));
+    closers.push(async () => {
+      await Promise.all([...wechat.values()].map((client) => client.close()));
+    });
+    const service = new AuthService({
+      config,
+      store,
+      state,
+      sealer,
+      tokens,
+      revocations,
+      wechat,
+      metrics,
+      logger,
+      now,
+      random,
+    });
+    return {
+      config,
+      store,
+      state,
+      sealer,
+      tokens,
+      revocations,
+      wechat,
+      metrics,
+      service,
+      async close() {
+        for (const close of closers.reverse()) await close().catch(() => {});
+      },
+    };
+  } catch (error) {
+    for (const close of closers.reverse()) await close().catch(() => {});
+    throw error;
+  }
+}

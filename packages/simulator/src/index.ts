@@ -1,0 +1,38 @@
+export type {
+  FakeAuthSetting,
+  FakeCheckSessionOption,
+  FakeCheckSessionSuccess,
+  FakeGetSettingOption,
+  FakeGetSettingSuccess,
+  FakeGetUserInfoOption,
+  FakeGetUserProfileOption,
+  FakeHeadersReceived,
+  FakeLoginOption,
+  FakeLoginSuccess,
+  FakePhoneDetail,
+  FakeRequestOption,
+  FakeRequestSuccess,
+  FakeRequestTask,
+  FakeUserInfo,
+  FakeUserInfoSuccess,
+  FakeWx,
+  FakeWxApi,
+  FakeWxOptions,
+  WxAsync,
+  WxCallbacks,
+  WxCompleteResult,
+  WxFailResult,
+  WxRequestResult,
+} from './fake-wx.js';
+export { createFakeWx } from './fake-wx.js';
+export type {
+  FaultSpec,
+  MintedCode,
+  PhoneResult,
+  SimApp,
+  SimEndpoint,
+  Simulator,
+  SimulatorOptions,
+  UserInfoResult,
+} from './simulator.js';
+export { createSimulator, DEV_APP, SIM_ENDPOINTS, startSimulator } from './simulator.js';
