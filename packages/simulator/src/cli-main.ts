@@ -23,7 +23,10 @@ export interface CliIo {
  * Parses the arguments and starts the simulator; resolves with it, or with null
  * after printing help or a usage error (then `exitCode` says which).
  */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<{ simulator: Simulator | null; exitCode: number }> {
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo,
+): Promise<{ simulator: Simulator | null; exitCode: number }> {
   let values: { port?: string; host?: string; log?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({

@@ -14,7 +14,11 @@ export function newSessionKey(random: RandomBytes): string {
 }
 
 /** Open-data encryption: AES-128-CBC, PKCS#7, key = base64-decoded session_key, random 16-byte iv. */
-export function encryptOpenData(sessionKey: string, plaintext: string, random: RandomBytes): { encryptedData: string; iv: string } {
+export function encryptOpenData(
+  sessionKey: string,
+  plaintext: string,
+  random: RandomBytes,
+): { encryptedData: string; iv: string } {
   const iv = Buffer.from(random(16));
   return { encryptedData: encryptWithIv(sessionKey, plaintext, iv.toString('base64')), iv: iv.toString('base64') };
 }
@@ -36,7 +40,9 @@ export function decryptOpenData(sessionKey: string, encryptedData: string, iv: s
 
 /** The rawData signature: lowercase hex sha1 of `rawData + sessionKey` (the key as its base64 text). */
 export function rawDataSignature(rawData: string, sessionKey: string): string {
-  return createHash('sha1').update(rawData + sessionKey, 'utf8').digest('hex');
+  return createHash('sha1')
+    .update(rawData + sessionKey, 'utf8')
+    .digest('hex');
 }
 
 /** The user login-state signature: lowercase hex HMAC-SHA256 of `message`, keyed with the session_key TEXT. */

@@ -20,7 +20,7 @@ declare const fake: FakeWx;
 export const asWx: WxSubset = fake;
 
 export const loginPromise: Promise<{ code: string; errMsg: string }> = fake.login();
-export const loginVoid: void = fake.login({ success: (res) => void res.code });
+export const loginVoid: undefined = fake.login({ success: (res) => void res.code });
 export const profilePromise: Promise<{ rawData: string; encryptedData: string }> = fake.getUserProfile({ desc: 'x' });
 export const requestPromise: Promise<FakeRequestSuccess> & FakeRequestTask = fake.request({ url: 'http://127.0.0.1' });
 export const requestTask: FakeRequestTask = fake.request({ url: 'http://127.0.0.1', success: () => {} });

@@ -10,13 +10,13 @@ import { internalsOf, type Simulator } from './simulator.js';
 // biome-ignore lint/suspicious/noExplicitAny: the conditional below must be identical to the mini program typings' PromisifySuccessResult so that FakeWx is assignable to WechatMiniprogram.Wx
 type AnyValue = any;
 
-/** The runtime's rule: nothing when a callback is given, else a Promise of the success result. */
+/** The runtime's rule: `undefined` when a callback is given, else a Promise of the success result. */
 export type WxAsync<P, R> = P extends { success: AnyValue }
-  ? void
+  ? undefined
   : P extends { fail: AnyValue }
-    ? void
+    ? undefined
     : P extends { complete: AnyValue }
-      ? void
+      ? undefined
       : Promise<R>;
 
 /** What `fail` receives (and what the Promise rejects with). */
@@ -433,7 +433,8 @@ function startRequest(
       if (typeof data === 'string' && data !== '') url.search += `${url.search ? '&' : ''}${data}`;
       else if (isRecord(data)) {
         for (const [key, value] of Object.entries(data)) {
-          if (value !== undefined) url.searchParams.append(key, typeof value === 'object' ? JSON.stringify(value) : String(value));
+          if (value !== undefined)
+            url.searchParams.append(key, typeof value === 'object' ? JSON.stringify(value) : String(value));
         }
       }
     } else if (data instanceof ArrayBuffer || typeof data === 'string') {
@@ -443,13 +444,10 @@ function startRequest(
         ? new URLSearchParams(Object.entries(data).map(([k, v]): [string, string] => [k, String(v)])).toString()
         : JSON.stringify(data);
     }
-    const timer = setTimeout(
-      () => {
-        reason ??= 'timeout';
-        controller.abort();
-      },
-      option.timeout ?? DEFAULT_REQUEST_TIMEOUT_MS,
-    );
+    const timer = setTimeout(() => {
+      reason ??= 'timeout';
+      controller.abort();
+    }, option.timeout ?? DEFAULT_REQUEST_TIMEOUT_MS);
     try {
       const response = await fetchImpl(url, { method, headers, body, signal: controller.signal, redirect: 'follow' });
       const header = Object.fromEntries(response.headers);
@@ -506,7 +504,8 @@ function networkReason(error: unknown): string {
 // ---- storage ----
 
 function checkKey(api: string, key: unknown): void {
-  if (typeof key !== 'string' || key === '') throw new Error(`${api}:fail parameter error: parameter.key should be String`);
+  if (typeof key !== 'string' || key === '')
+    throw new Error(`${api}:fail parameter error: parameter.key should be String`);
 }
 
 /** A deep copy through JSON, as the runtime stores values; Dates survive as Dates. */

@@ -157,7 +157,8 @@ export class Model {
 
   addApp(app: SimApp): void {
     if (typeof app?.appId !== 'string' || app.appId === '') throw new TypeError('app.appId must be a non-empty string');
-    if (typeof app.secret !== 'string' || app.secret === '') throw new TypeError('app.secret must be a non-empty string');
+    if (typeof app.secret !== 'string' || app.secret === '')
+      throw new TypeError('app.secret must be a non-empty string');
     if (app.openPlatformId != null && typeof app.openPlatformId !== 'string') {
       throw new TypeError('app.openPlatformId must be a string or null');
     }
@@ -252,7 +253,11 @@ export class Model {
   rotateSessionKey(appId: string, openid: string): void {
     this.requireApp(appId);
     if (this.userOf(appId, openid) === undefined) throw new TypeError('unknown openid for this app');
-    this.#sessions.set(sessionId(appId, openid), { key: newSessionKey(this.#random), rotatedAt: this.#now(), expiresAt: null });
+    this.#sessions.set(sessionId(appId, openid), {
+      key: newSessionKey(this.#random),
+      rotatedAt: this.#now(),
+      expiresAt: null,
+    });
   }
 
   expireSessionKey(appId: string, openid: string): void {
@@ -302,7 +307,13 @@ export class Model {
         : { openId: openid, ...userInfo, ...(unionid === null ? {} : { unionId: unionid }) };
     payload.watermark = { timestamp: this.#seconds(), appid: app.appId };
     const { encryptedData, iv } = encryptOpenData(sessionKey, JSON.stringify(payload), this.#random);
-    return { rawData, signature: rawDataSignature(rawData, sessionKey), encryptedData, iv, userInfo: JSON.parse(rawData) };
+    return {
+      rawData,
+      signature: rawDataSignature(rawData, sessionKey),
+      encryptedData,
+      iv,
+      userInfo: JSON.parse(rawData),
+    };
   }
 
   mintPhoneCode(options: { appId?: string; user?: string; phoneNumber?: string; countryCode?: string }): {
@@ -351,7 +362,12 @@ export class Model {
     if (openid !== undefined && openid !== record.openid) return { errcode: 40003 };
     record.used = true;
     const { phoneNumber, purePhoneNumber, countryCode } = record;
-    return { phoneNumber, purePhoneNumber, countryCode, watermark: { timestamp: Math.floor(record.issuedAt / 1000), appid: appId } };
+    return {
+      phoneNumber,
+      purePhoneNumber,
+      countryCode,
+      watermark: { timestamp: Math.floor(record.issuedAt / 1000), appid: appId },
+    };
   }
 
   // ---- access tokens ----

@@ -31,11 +31,13 @@ export const SIM_ENDPOINTS: readonly SimEndpoint[] = Object.freeze([
 ]);
 
 /** The built-in development app (used by `wxlogin dev` and tests). Its secret is public: never use it for a real app. */
-export const DEV_APP: Readonly<{ appId: 'wx0123456789abcdef'; secret: string; openPlatformId: string }> = Object.freeze({
-  appId: 'wx0123456789abcdef',
-  secret: '5ec7e7de5ec7e7de5ec7e7de5ec7e7de',
-  openPlatformId: 'wxlogin-dev-open-platform',
-});
+export const DEV_APP: Readonly<{ appId: 'wx0123456789abcdef'; secret: string; openPlatformId: string }> = Object.freeze(
+  {
+    appId: 'wx0123456789abcdef',
+    secret: '5ec7e7de5ec7e7de5ec7e7de5ec7e7de',
+    openPlatformId: 'wxlogin-dev-open-platform',
+  },
+);
 
 export interface SimulatorOptions {
   /** @default '127.0.0.1' */

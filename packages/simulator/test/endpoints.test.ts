@@ -210,7 +210,9 @@ describe('GET /wxa/checksession', () => {
     const { openid, sessionKey } = await login(sim);
     const sig = hmacEmpty(sessionKey);
     expect((await checkSession(sim, token, openid, sig, 'md5')).json.errcode).toBe(87008);
-    expect((await get(sim, '/wxa/checksession', { access_token: token, openid, signature: sig })).json.errcode).toBe(87008);
+    expect((await get(sim, '/wxa/checksession', { access_token: token, openid, signature: sig })).json.errcode).toBe(
+      87008,
+    );
     expect((await checkSession(sim, token, '', sig)).json.errcode).toBe(40097);
     expect((await checkSession(sim, token, openid, '')).json.errcode).toBe(40097);
   });
@@ -449,7 +451,11 @@ describe('POST /wxa/business/getuserphonenumber', () => {
     const phone = sim.phoneCode({ phoneNumber: '2025550123', countryCode: '1' });
     expect(phone).toMatchObject({ phoneNumber: '+12025550123', purePhoneNumber: '2025550123', countryCode: '1' });
     const { json } = await phoneNumber(sim, token, phone.code);
-    expect(json.phone_info).toMatchObject({ phoneNumber: '+12025550123', purePhoneNumber: '2025550123', countryCode: '1' });
+    expect(json.phone_info).toMatchObject({
+      phoneNumber: '+12025550123',
+      purePhoneNumber: '2025550123',
+      countryCode: '1',
+    });
   });
 
   it('accepts a phone code once (40029 after), for 5 minutes, for its own app (40013 otherwise)', async () => {

@@ -65,7 +65,9 @@ const KEYS = [
 ];
 
 const query = fc.oneof(
-  fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), fc.string()), value(), { maxKeys: 8 }).map((d) => new URLSearchParams(d).toString()),
+  fc
+    .dictionary(fc.oneof(fc.constantFrom(...KEYS), fc.string()), value(), { maxKeys: 8 })
+    .map((d) => new URLSearchParams(d).toString()),
   fc.string().map(encodeURI),
 );
 
@@ -74,9 +76,13 @@ const body = fc.oneof(
   fc.string(),
   fc.json(),
   fc
-    .dictionary(fc.constantFrom(...KEYS), fc.oneof(value(), fc.boolean(), fc.integer(), fc.constant(null), fc.jsonValue()), {
-      maxKeys: 6,
-    })
+    .dictionary(
+      fc.constantFrom(...KEYS),
+      fc.oneof(value(), fc.boolean(), fc.integer(), fc.constant(null), fc.jsonValue()),
+      {
+        maxKeys: 6,
+      },
+    )
     .map((d) => JSON.stringify(d)),
 );
 
@@ -93,17 +99,18 @@ function send(method: string, path: string, payload: string): Promise<RawReply> 
     ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }
     : {};
   return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, method, path, headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], text: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
-      },
-    );
+    const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          type: res.headers['content-type'],
+          text: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+      res.on('error', reject);
+    });
     req.on('error', reject);
     if (withBody) req.end(payload);
     else req.end();
@@ -144,7 +151,14 @@ describe('robustness', () => {
   it('answers any control request with JSON or 204, never a 500', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom('/__sim/login-code', '/__sim/userinfo', '/__sim/phone-code', '/__sim/faults', '/__sim/expire', '/__sim/calls'),
+        fc.constantFrom(
+          '/__sim/login-code',
+          '/__sim/userinfo',
+          '/__sim/phone-code',
+          '/__sim/faults',
+          '/__sim/expire',
+          '/__sim/calls',
+        ),
         fc.constantFrom('GET', 'POST', 'DELETE'),
         body,
         async (path, method, payload) => {

@@ -8,7 +8,11 @@ export const OPENID = /^o[A-Za-z0-9_-]{27}$/;
 export const SESSION_KEY = /^[A-Za-z0-9+/]{22}==$/;
 
 /** Another app on the dev app's open platform account (same unionids). */
-export const SIBLING_APP: SimApp = { appId: 'wx1111111111111111', secret: 'b'.repeat(32), openPlatformId: DEV_APP.openPlatformId };
+export const SIBLING_APP: SimApp = {
+  appId: 'wx1111111111111111',
+  secret: 'b'.repeat(32),
+  openPlatformId: DEV_APP.openPlatformId,
+};
 /** An app with no open platform binding (no unionid). */
 export const LONE_APP: SimApp = { appId: 'wx2222222222222222', secret: 'c'.repeat(32) };
 export const APPS: SimApp[] = [{ ...DEV_APP }, SIBLING_APP, LONE_APP];
@@ -93,10 +97,15 @@ export function code2Session(sim: Simulator, code: string, app: SimApp = DEV_APP
 }
 
 /** Logs a user in the way a server would: mint a code, redeem it; returns the session key. */
-export async function login(sim: Simulator, user = 'alice', app: SimApp = DEV_APP): Promise<{ openid: string; sessionKey: string }> {
+export async function login(
+  sim: Simulator,
+  user = 'alice',
+  app: SimApp = DEV_APP,
+): Promise<{ openid: string; sessionKey: string }> {
   const { code } = sim.mintLoginCode({ appId: app.appId, user });
   const { json } = await code2Session(sim, code, app);
-  if (typeof json.session_key !== 'string' || typeof json.openid !== 'string') throw new Error(`login failed: ${JSON.stringify(json)}`);
+  if (typeof json.session_key !== 'string' || typeof json.openid !== 'string')
+    throw new Error(`login failed: ${JSON.stringify(json)}`);
   return { openid: json.openid, sessionKey: json.session_key };
 }
 
@@ -119,7 +128,13 @@ export function stableToken(sim: Simulator, forceRefresh?: boolean, app: SimApp 
   });
 }
 
-export function checkSession(sim: Simulator, token: string, openid: string, signature: string, sigMethod = 'hmac_sha256'): Promise<Reply> {
+export function checkSession(
+  sim: Simulator,
+  token: string,
+  openid: string,
+  signature: string,
+  sigMethod = 'hmac_sha256',
+): Promise<Reply> {
   return get(sim, '/wxa/checksession', { access_token: token, openid, signature, sig_method: sigMethod });
 }
 

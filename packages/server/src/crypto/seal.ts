@@ -28,6 +28,12 @@ export interface Sealer {
   isStale(sealed: string): boolean;
 }
 
+/** Decodes base64url only in its one canonical spelling (so no two texts open to the same bytes). */
+function canonical(text: string): Buffer | null {
+  const bytes = Buffer.from(text, 'base64url');
+  return bytes.toString('base64url') === text ? bytes : null;
+}
+
 function keyIdOf(key: Buffer): string {
   return createHash('sha256').update('wxlogin-seal-key-id\0').update(key).digest('base64url').slice(0, 8);
 }
@@ -59,14 +65,17 @@ export function createSealer(secrets: readonly string[], random: (size: number) 
       const [, kid, ivText, ctText, tagText] = parts as [string, string, string, string, string];
       const key = byId.get(kid);
       if (key === undefined) throw new UnsealError('unknown_key');
-      const iv = Buffer.from(ivText, 'base64url');
-      const tag = Buffer.from(tagText, 'base64url');
-      if (iv.length !== 12 || tag.length !== 16) throw new UnsealError('malformed');
+      const iv = canonical(ivText);
+      const tag = canonical(tagText);
+      const ciphertext = canonical(ctText);
+      if (iv === null || tag === null || ciphertext === null || iv.length !== 12 || tag.length !== 16) {
+        throw new UnsealError('malformed');
+      }
       try {
         const decipher = createDecipheriv('aes-256-gcm', key, iv);
         decipher.setAAD(Buffer.from(context, 'utf8'));
         decipher.setAuthTag(tag);
-        return Buffer.concat([decipher.update(Buffer.from(ctText, 'base64url')), decipher.final()]).toString('utf8');
+        return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
       } catch (cause) {
         throw Object.assign(new UnsealError('tampered'), { cause });
       }

@@ -129,8 +129,7 @@ export class AuthService {
         unionId: session.unionId,
         now,
       });
-      const sealed = this.deps.sealer.seal(session.sessionKey, sessionKeyContext(user.id));
-      await this.deps.store.saveSessionKey(user.id, sealed, now, this.deps.config.sessionKeyGraceSeconds);
+      await this.recordSessionKey(user.id, session.sessionKey, now);
       outcome = { ok: true, userId: user.id, created };
     } catch (error) {
       const apiError = error instanceof ApiError || isWechatFailure(error) ? fromWechatError(error) : null;
@@ -149,6 +148,20 @@ export class AuthService {
     }
     await state.settleCode(digest, outcome, CODE_REDEEMED_MS);
     return outcome;
+  }
+
+  /**
+   * Stores the session key WeChat just gave, sealed. Sealing is randomised, so
+   * the same key sealed twice differs: compare plain keys, and save only a new
+   * (or stale-sealed) one, so the real previous key keeps its grace window.
+   */
+  private async recordSessionKey(userId: string, sessionKey: string, now: number): Promise<void> {
+    const { sealer, store, config } = this.deps;
+    const context = sessionKeyContext(userId);
+    const existing = await store.getSessionKeys(userId);
+    if (existing !== null && !sealer.isStale(existing.current) && sealer.open(existing.current, context) === sessionKey)
+      return;
+    await store.saveSessionKey(userId, sealer.seal(sessionKey, context), now, config.sessionKeyGraceSeconds);
   }
 
   private async issueSession(user: UserRecord, created: boolean): Promise<TokenResponse> {

@@ -57,8 +57,9 @@ export interface SqliteStoreOptions {
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const { path, busyTimeoutMs = 5000 } = options;
-  if (typeof path !== 'string' || path === '')
+  if (typeof path !== 'string' || path === '') {
     throw new TypeError('createSqliteStore: path must be a non-empty string');
+  }
   if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw new TypeError('createSqliteStore: busyTimeoutMs must be a non-negative integer (milliseconds)');
   }
@@ -276,8 +277,8 @@ class SqliteStore implements Store {
       const apply = db.transaction((migration: (typeof sqliteMigrations)[number]): void => {
         db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
           version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
-        if (db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(migration.version) !== undefined)
-          return;
+        const applied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(migration.version);
+        if (applied !== undefined) return;
         db.exec(migration.sql);
         db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, unixepoch())').run(
           migration.version,
