@@ -1,0 +1,406 @@
+/**
+ * The load scenarios: autocannon against the real service over loopback, each
+ * scenario in turn, rounds repeated so that machine drift cancels out. Every
+ * request that needs a single-use input (a login code, a refresh token) gets
+ * its own, prepared before the run or fed back from the previous response.
+ */
+import autocannon, { type AutocannonRequest, type AutocannonResult } from 'autocannon';
+import { type Child, RssSampler, readCpuMs, readMemory, type Service } from './processes.js';
+
+export type ScenarioId = 'bare' | 'me' | 'login-0ms' | 'login-100ms' | 'refresh' | 'userinfo';
+
+export const SCENARIO_IDS: readonly ScenarioId[] = ['bare', 'me', 'login-0ms', 'login-100ms', 'refresh', 'userinfo'];
+
+export interface Stack {
+  service: Service;
+  simulator: Child;
+  bare: Child;
+}
+
+export interface RunResult {
+  scenario: ScenarioId;
+  round: number;
+  connections: number;
+  durationSeconds: number;
+  requests: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** socket errors and timeouts */
+  errors: number;
+  /** responses that were not 2xx */
+  non2xx: number;
+  statusCodes: Record<string, number>;
+  /** peak VmRSS of the process under test during the run, bytes */
+  peakRssBytes: number;
+  /** CPU used during the run, in % of one core */
+  cpu: { target: number; simulator: number; client: number };
+  /** harness problems (e.g. not enough prepared codes); empty when none */
+  notes: string[];
+}
+
+interface Prepared {
+  connections: number;
+  requests: AutocannonRequest[];
+  /** after the run: harness notes */
+  finish?: () => Promise<string[]>;
+}
+
+interface Scenario {
+  id: ScenarioId;
+  target: 'bare' | 'service';
+  prepare(stack: Stack, durationSeconds: number): Promise<Prepared>;
+  /** last measured rate, to size single-use inputs of the next run */
+  lastRate?: number;
+}
+
+// ── HTTP helpers (the harness's own calls, outside measurement) ──────────
+
+interface JsonResponse {
+  status: number;
+  body: unknown;
+}
+
+async function send(url: string, method: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
+  const response = await fetch(url, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text === '' ? null : (JSON.parse(text) as unknown) };
+}
+
+async function expectOk<T>(what: string, pending: Promise<JsonResponse>): Promise<T> {
+  const { status, body } = await pending;
+  if (status < 200 || status > 299) throw new Error(`${what} answered ${status}: ${JSON.stringify(body)}`);
+  return body as T;
+}
+
+/** Runs `task` for every item with at most `concurrency` in flight; results in order. */
+async function pool<T, R>(items: readonly T[], concurrency: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}
+
+/** What wx.login gives, for each user handle: single-use codes minted by the simulator's control API. */
+export async function mintCodes(simulatorUrl: string, users: readonly string[]): Promise<string[]> {
+  return pool(users, 32, async (user) => {
+    const minted = await expectOk<{ code: string }>(
+      'simulator login-code',
+      send(`${simulatorUrl}/__sim/login-code`, 'POST', { user }),
+    );
+    return minted.code;
+  });
+}
+
+interface Tokens {
+  accessToken: string;
+  refreshToken: string;
+}
+
+/** Logs each user in once (outside measurement) and returns their tokens. */
+export async function loginUsers(stack: Stack, users: readonly string[]): Promise<Tokens[]> {
+  const codes = await mintCodes(stack.simulator.url, users);
+  return pool(codes, 16, (code) =>
+    expectOk<Tokens>('login', send(`${stack.service.url}/v1/auth/login`, 'POST', { code })),
+  );
+}
+
+async function setUpstreamDelay(stack: Stack, delayMs: number): Promise<void> {
+  await expectOk('clear faults', send(`${stack.simulator.url}/__sim/faults`, 'DELETE'));
+  if (delayMs > 0) {
+    await expectOk(
+      'inject delay',
+      send(`${stack.simulator.url}/__sim/faults`, 'POST', { endpoint: 'jscode2session', delayMs, times: 'always' }),
+    );
+  }
+}
+
+const range = (n: number, name: (i: number) => string): string[] => Array.from({ length: n }, (_, i) => name(i));
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** Requests that each take the next item of a list; counts how often the list ran out. */
+function feed(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  next: () => string | undefined,
+  body: (item: string) => string,
+): { request: AutocannonRequest; exhausted: () => number } {
+  let exhausted = 0;
+  let last = '';
+  return {
+    request: {
+      method,
+      path,
+      headers,
+      setupRequest: (request) => {
+        let item = next();
+        if (item === undefined) {
+          exhausted++;
+          item = last;
+        }
+        last = item;
+        return { ...request, body: body(item) };
+      },
+    },
+    exhausted: () => exhausted,
+  };
+}
+
+// ── scenarios ──────────────────────────────────────────────────────────
+
+function loginScenario(id: 'login-0ms' | 'login-100ms', delayMs: number, connections: number): Scenario {
+  let batch = 0;
+  const scenario: Scenario = {
+    id,
+    target: 'service',
+    async prepare(stack, durationSeconds) {
+      await setUpstreamDelay(stack, delayMs);
+      // Enough codes for the run: the ideal rate when upstream latency bounds it, else the last rate measured.
+      const ceiling = delayMs > 0 ? (connections * 1000) / delayMs : Number.POSITIVE_INFINITY;
+      const guess = Math.min(ceiling, scenario.lastRate === undefined ? 2500 : scenario.lastRate * 1.5);
+      const count = Math.ceil(guess * durationSeconds * 1.15) + connections * 2;
+      // a pool of returning users (the usual login), as many as fit the run
+      const users = range(count, (i) => `login-${(batch * count + i) % 5000}`);
+      batch++;
+      const codes = await mintCodes(stack.simulator.url, users);
+      let index = 0;
+      const fed = feed('POST', '/v1/auth/login', JSON_HEADERS, () => codes[index++], (code) => JSON.stringify({ code }));
+      return {
+        connections,
+        requests: [fed.request],
+        async finish() {
+          await setUpstreamDelay(stack, 0);
+          const short = fed.exhausted();
+          return short > 0 ? [`${short} requests reused a code: the prepared codes ran out`] : [];
+        },
+      };
+    },
+  };
+  return scenario;
+}
+
+function meScenario(): Scenario {
+  let tokens: string[] | null = null;
+  return {
+    id: 'me',
+    target: 'service',
+    async prepare(stack) {
+      tokens ??= (await loginUsers(stack, range(100, (i) => `me-${i}`))).map((t) => t.accessToken);
+      return {
+        connections: 50,
+        requests: tokens.map((token) => ({
+          method: 'GET',
+          path: '/v1/me',
+          headers: { authorization: `Bearer ${token}` },
+        })),
+      };
+    },
+  };
+}
+
+function refreshScenario(): Scenario {
+  const connections = 50;
+  const queue: string[] = [];
+  let seeded = 0;
+  return {
+    id: 'refresh',
+    target: 'service',
+    async prepare(stack) {
+      // Each refresh spends its token; the response's new token goes back into the queue.
+      // Tokens in flight when a run stops are lost: top the queue up with fresh logins.
+      const missing = connections * 3 - queue.length;
+      if (missing > 0) {
+        const fresh = await loginUsers(stack, range(missing, (i) => `refresh-${seeded + i}`));
+        seeded += missing;
+        queue.push(...fresh.map((t) => t.refreshToken));
+      }
+      const fed = feed(
+        'POST',
+        '/v1/auth/refresh',
+        JSON_HEADERS,
+        () => queue.shift(),
+        (refreshToken) => JSON.stringify({ refreshToken }),
+      );
+      const match = /"refreshToken":"([^"]+)"/;
+      return {
+        connections,
+        requests: [
+          {
+            ...fed.request,
+            onResponse: (status, body) => {
+              const token = status === 200 ? match.exec(body)?.[1] : undefined;
+              if (token !== undefined) queue.push(token);
+            },
+          },
+        ],
+        async finish() {
+          const short = fed.exhausted();
+          return short > 0 ? [`${short} requests found no unspent refresh token`] : [];
+        },
+      };
+    },
+  };
+}
+
+function userInfoScenario(): Scenario {
+  let requests: AutocannonRequest[] | null = null;
+  return {
+    id: 'userinfo',
+    target: 'service',
+    async prepare(stack) {
+      if (requests === null) {
+        const users = range(50, (i) => `userinfo-${i}`);
+        const tokens = await loginUsers(stack, users);
+        // signed and encrypted under each user's current session key, as wx.getUserProfile gives it
+        const infos = await pool(users, 16, (user) =>
+          expectOk<{ rawData: string; signature: string; encryptedData: string; iv: string }>(
+            'simulator userinfo',
+            send(`${stack.simulator.url}/__sim/userinfo`, 'POST', { user }),
+          ),
+        );
+        requests = infos.map(({ rawData, signature, encryptedData, iv }, i) => ({
+          method: 'POST',
+          path: '/v1/me/userinfo',
+          headers: { ...JSON_HEADERS, authorization: `Bearer ${tokens[i]?.accessToken}` },
+          body: JSON.stringify({ rawData, signature, encryptedData, iv }),
+        }));
+      }
+      return { connections: 50, requests };
+    },
+  };
+}
+
+function bareScenario(): Scenario {
+  return {
+    id: 'bare',
+    target: 'bare',
+    async prepare() {
+      return { connections: 50, requests: [{ method: 'GET', path: '/' }] };
+    },
+  };
+}
+
+export function createScenarios(): Map<ScenarioId, Scenario> {
+  const list = [
+    bareScenario(),
+    meScenario(),
+    loginScenario('login-0ms', 0, 50),
+    loginScenario('login-100ms', 100, 200),
+    refreshScenario(),
+    userInfoScenario(),
+  ];
+  return new Map(list.map((s) => [s.id, s]));
+}
+
+// ── one run ────────────────────────────────────────────────────────────
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index] as number;
+}
+
+function cpuPercent(before: number | null, after: number | null, elapsedMs: number): number {
+  return before === null || after === null || elapsedMs <= 0 ? 0 : ((after - before) / elapsedMs) * 100;
+}
+
+function runAutocannon(
+  url: string,
+  prepared: Prepared,
+  durationSeconds: number,
+): Promise<{ result: AutocannonResult; latencies: Float64Array }> {
+  return new Promise((resolve, reject) => {
+    let latencies = new Float64Array(1 << 16);
+    let count = 0;
+    const instance = autocannon(
+      {
+        url,
+        connections: prepared.connections,
+        duration: durationSeconds,
+        pipelining: 1,
+        timeout: 10,
+        requests: prepared.requests,
+      },
+      (error, result) => {
+        if (error) reject(error);
+        else resolve({ result, latencies: latencies.subarray(0, count).sort() });
+      },
+    );
+    instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTimeMs: number) => {
+      if (count === latencies.length) {
+        const grown = new Float64Array(latencies.length * 2);
+        grown.set(latencies);
+        latencies = grown;
+      }
+      latencies[count++] = responseTimeMs;
+    });
+  });
+}
+
+/** Runs one scenario once and measures it. */
+export async function runScenario(
+  scenario: Scenario,
+  stack: Stack,
+  options: { durationSeconds: number; round: number },
+): Promise<RunResult> {
+  const prepared = await scenario.prepare(stack, options.durationSeconds);
+  const target = scenario.target === 'bare' ? stack.bare : stack.service;
+  const sampler = new RssSampler(target.pid, 100);
+  const cpuBefore = {
+    target: readCpuMs(target.pid),
+    simulator: readCpuMs(stack.simulator.pid),
+    client: process.cpuUsage(),
+  };
+  const started = performance.now();
+  sampler.start();
+  let measured: { result: AutocannonResult; latencies: Float64Array };
+  try {
+    measured = await runAutocannon(target.url, prepared, options.durationSeconds);
+  } catch (error) {
+    sampler.stop();
+    throw error;
+  }
+  const peakRssBytes = sampler.stop();
+  const elapsedMs = performance.now() - started;
+  const clientCpu = process.cpuUsage(cpuBefore.client);
+  const notes = (await prepared.finish?.()) ?? [];
+  const { result, latencies } = measured;
+  const requests = result.requests.total;
+  const statusCodes: Record<string, number> = {};
+  for (const [code, { count }] of Object.entries(result.statusCodeStats)) statusCodes[code] = count;
+  const run: RunResult = {
+    scenario: scenario.id,
+    round: options.round,
+    connections: prepared.connections,
+    durationSeconds: result.duration,
+    requests,
+    requestsPerSecond: result.duration > 0 ? requests / result.duration : 0,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    maxMs: latencies.length > 0 ? (latencies[latencies.length - 1] as number) : 0,
+    errors: result.errors,
+    non2xx: result.non2xx,
+    statusCodes,
+    peakRssBytes: peakRssBytes || (readMemory(target.pid)?.rss ?? 0),
+    cpu: {
+      target: cpuPercent(cpuBefore.target, readCpuMs(target.pid), elapsedMs),
+      simulator: cpuPercent(cpuBefore.simulator, readCpuMs(stack.simulator.pid), elapsedMs),
+      client: ((clientCpu.user + clientCpu.system) / 1000 / elapsedMs) * 100,
+    },
+    notes,
+  };
+  scenario.lastRate = run.requestsPerSecond;
+  return run;
+}
