@@ -79,7 +79,8 @@ export async function createRuntime(config: Config, deps: RuntimeDeps, logger: S
     await store.migrate();
     const state = deps.state ?? createMemoryState({ now });
     if (deps.state === undefined) closers.push(() => state.close());
-    const metrics = deps.metrics ?? createMetrics();
+    const metrics =
+      deps.metrics ?? createMetrics({ countActiveSessions: () => store.countActiveSessions(Math.floor(now() / 1000)) });
     const sealer = createSealer([config.secret, ...config.previousSecrets], random);
     const tokens = new AccessTokens(store, sealer, {
       issuer: config.tokenIssuer,

@@ -519,7 +519,7 @@ describe.each(backends())('contract on $name', (backend) => {
       expect(metrics.text).toMatch(
         /wxlogin_wechat_call_duration_seconds_count\{endpoint="jscode2session",outcome="ok"\} 1/,
       );
-      expect(metrics.text).toMatch(/wxlogin_active_sessions/);
+      expect(metrics.text).toMatch(/^wxlogin_active_sessions 1$/m);
       const openapi = await stack.request<{ paths: Record<string, unknown> }>('GET', '/openapi.json');
       for (const path of [
         '/v1/auth/login',

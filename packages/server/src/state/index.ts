@@ -2,7 +2,10 @@
 import type { TokenCache } from '@wxlogin/wechat';
 import type { Config } from '../config/config.js';
 import { createMemoryState } from './memory.js';
+import { createRedisState } from './redis.js';
 import type { SharedState } from './types.js';
+
+export { createRedisState, type RedisStateOptions } from './redis.js';
 
 export interface SharedStateHandle {
   state: SharedState;
@@ -13,10 +16,22 @@ export interface SharedStateHandle {
   close(): Promise<void>;
 }
 
-export async function createSharedState(config: Config): Promise<SharedStateHandle> {
+/**
+ * The shared state the configuration names: in-process without `REDIS_URL`;
+ * Redis (a Cluster with `REDIS_CLUSTER`) otherwise. An unreachable Redis does
+ * not stop start-up: requests answer 503 until it is back.
+ */
+export async function createSharedState(
+  config: Pick<Config, 'redisUrl' | 'redisCluster'>,
+  options: { onError?: (error: Error) => void } = {},
+): Promise<SharedStateHandle> {
   if (config.redisUrl === null) {
     const state = createMemoryState();
     return { state, close: () => state.close() };
   }
-  throw new Error('REDIS_URL: the Redis backend is not available in this build');
+  return createRedisState({
+    url: config.redisUrl,
+    cluster: config.redisCluster,
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
 }

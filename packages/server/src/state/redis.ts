@@ -204,26 +204,33 @@ function outcomeOfMarker(marker: string): CodeOutcome | null | undefined {
   return undefined;
 }
 
+/** How one Redis connection behaves (see `RedisStateOptions` for the units and defaults). */
+export interface ConnectionSettings {
+  keyPrefix: string;
+  commandTimeoutMs: number;
+  connectTimeoutMs: number;
+  maxReconnectDelayMs: number;
+}
+
 /** ioredis options of one connection: nothing queued, short timeouts, reconnect forever with a capped pause. */
-function connectionOptions(
-  options: Required<Pick<RedisStateOptions, 'keyPrefix' | 'commandTimeoutMs' | 'connectTimeoutMs'>> & {
-    maxReconnectDelayMs: number;
-  },
-): RedisOptions {
+function nodeOptions(settings: ConnectionSettings): RedisOptions {
   return {
-    keyPrefix: options.keyPrefix,
     enableOfflineQueue: false,
-    connectTimeout: options.connectTimeoutMs,
-    commandTimeout: options.commandTimeoutMs,
+    connectTimeout: settings.connectTimeoutMs,
+    commandTimeout: settings.commandTimeoutMs,
     // A command whose connection dropped fails instead of being sent again after a reconnect
     // (an INCR or a claim must not run twice without the caller knowing).
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     // The subscriber resubscribes itself, to know when messages may have been missed.
     autoResubscribe: false,
-    retryStrategy: (attempt) => Math.min(attempt * 100, options.maxReconnectDelayMs),
   };
 }
+
+const reconnectDelay =
+  (settings: ConnectionSettings) =>
+  (attempt: number): number =>
+    Math.min(attempt * 100, settings.maxReconnectDelayMs);
 
 /** Seed nodes of a cluster URL list, and the connection options the first URL carries. */
 function clusterSeeds(url: string): { nodes: Array<{ host: string; port: number }>; redisOptions: RedisOptions } {
@@ -247,15 +254,17 @@ function clusterSeeds(url: string): { nodes: Array<{ host: string; port: number 
   return { nodes, redisOptions };
 }
 
-/** Opens one connection (or cluster client) with the options of this state. */
-function connect(url: string, cluster: boolean, options: RedisOptions): Client {
-  if (!cluster) return new Redis(url, options);
+/** Opens one connection, or one cluster client, with the settings of this state. */
+export function connectRedis(url: string, cluster: boolean, settings: ConnectionSettings): Redis | Cluster {
+  if (!cluster) {
+    return new Redis(url, { ...nodeOptions(settings), keyPrefix: settings.keyPrefix, retryStrategy: reconnectDelay(settings) });
+  }
   const { nodes, redisOptions } = clusterSeeds(url);
-  const { keyPrefix, enableOfflineQueue, retryStrategy, ...perNode } = options;
+  const { enableOfflineQueue, ...perNode } = nodeOptions(settings);
   const clusterOptions: ClusterOptions = {
-    ...(keyPrefix !== undefined ? { keyPrefix } : {}),
-    ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
-    clusterRetryStrategy: (attempt) => (retryStrategy ? (retryStrategy(attempt) ?? null) : null),
+    keyPrefix: settings.keyPrefix,
+    enableOfflineQueue,
+    clusterRetryStrategy: reconnectDelay(settings),
     redisOptions: { ...perNode, ...redisOptions },
   };
   return new Redis.Cluster(nodes, clusterOptions);
@@ -321,9 +330,9 @@ export async function createRedisState(options: RedisStateOptions): Promise<Shar
   const lockWaitMs = positive('lockWaitMs', options.lockWaitMs ?? 10_000);
   const lockPollMs = positive('lockPollMs', options.lockPollMs ?? 20);
 
-  const redisOptions = connectionOptions({ keyPrefix, commandTimeoutMs, connectTimeoutMs, maxReconnectDelayMs });
-  const client = connect(url, cluster, redisOptions);
-  const subscriber = connect(url, cluster, redisOptions);
+  const settings: ConnectionSettings = { keyPrefix, commandTimeoutMs, connectTimeoutMs, maxReconnectDelayMs };
+  const client = connectRedis(url, cluster, settings);
+  const subscriber = connectRedis(url, cluster, settings);
   const report = (error: Error): void => onError(scrub(error));
   client.on('error', report);
   subscriber.on('error', report);

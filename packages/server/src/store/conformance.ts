@@ -407,6 +407,17 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
           expect(await store.getSession('s1')).toMatchObject({ revokedAt: T0 + 10 });
         });
 
+        it('countActiveSessions counts sessions neither revoked nor expired', async () => {
+          await addUser('u1');
+          expect(await store.countActiveSessions(T0)).toBe(0);
+          for (const id of ['a1', 'a2', 'a3']) await store.createSession(newSession(id, 'u1', { expiresAt: T0 + 100 }));
+          await store.createSession(newSession('a4', 'u1', { expiresAt: T0 + 10 }));
+          await store.revokeSession('a1', T0 + 1);
+          expect(await store.countActiveSessions(T0 + 5)).toBe(3);
+          expect(await store.countActiveSessions(T0 + 50)).toBe(2);
+          expect(await store.countActiveSessions(T0 + 100)).toBe(0);
+        });
+
         it('listRevokedSessionIds lists sessions revoked at or after `since`', async () => {
           await addUser('u1');
           for (const id of ['s1', 's2', 's3', 's4']) await store.createSession(newSession(id, 'u1'));

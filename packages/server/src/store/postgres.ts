@@ -201,6 +201,10 @@ function prepareStatements(schema: string) {
       'revoke_session',
       `UPDATE ${q}.sessions SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1`,
     ),
+    activeSessions: named(
+      'active_sessions',
+      `SELECT COUNT(*)::int AS n FROM ${q}.sessions WHERE revoked_at IS NULL AND expires_at > $1`,
+    ),
     revokedSince: named('revoked_since', `SELECT id FROM ${q}.sessions WHERE revoked_at >= $1 ORDER BY revoked_at, id`),
     refreshTokenById: named(
       'refresh_token_by_id',
@@ -462,6 +466,12 @@ class PostgresStore implements Store {
     assertSeconds(since, 'listRevokedSessionIds: since');
     const { rows } = await this.#query<{ id: string }>('listRevokedSessionIds', this.#sql.revokedSince, [since]);
     return rows.map((row) => row.id);
+  }
+
+  async countActiveSessions(now: number): Promise<number> {
+    assertSeconds(now, 'countActiveSessions: now');
+    const { rows } = await this.#query<{ n: number }>('countActiveSessions', this.#sql.activeSessions, [now]);
+    return Number(rows[0]?.n ?? 0);
   }
 
   async getRefreshToken(id: string): Promise<RefreshTokenRecord | null> {

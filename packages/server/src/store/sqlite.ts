@@ -167,6 +167,9 @@ function prepareStatements(db: Database.Database) {
     revokeSession: db.prepare<[Seconds, string]>(
       'UPDATE sessions SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?',
     ),
+    activeSessions: db.prepare<[number], { n: number }>(
+      'SELECT COUNT(*) AS n FROM sessions WHERE revoked_at IS NULL AND expires_at > ?',
+    ),
     revokedSince: db
       .prepare<[Seconds], string>('SELECT id FROM sessions WHERE revoked_at >= ? ORDER BY revoked_at, id')
       .pluck(),
@@ -373,6 +376,11 @@ class SqliteStore implements Store {
   async listRevokedSessionIds(since: number): Promise<string[]> {
     assertSeconds(since, 'listRevokedSessionIds: since');
     return this.#run('listRevokedSessionIds', (s) => s.revokedSince.all(since));
+  }
+
+  async countActiveSessions(now: number): Promise<number> {
+    assertSeconds(now, 'countActiveSessions: now');
+    return this.#run('countActiveSessions', (s) => s.activeSessions.get(now)?.n ?? 0);
   }
 
   async getRefreshToken(id: string): Promise<RefreshTokenRecord | null> {

@@ -155,6 +155,9 @@ export interface Store {
   /** Sessions revoked at or after `since` (seconds); used to warm revocation caches at start. */
   listRevokedSessionIds(since: number): Promise<string[]>;
 
+  /** How many sessions are neither revoked nor expired at `now` (for the active-sessions metric). */
+  countActiveSessions(now: number): Promise<number>;
+
   getRefreshToken(id: string): Promise<RefreshTokenRecord | null>;
 
   /**

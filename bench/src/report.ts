@@ -1,0 +1,324 @@
+/**
+ * Summaries, target verdicts and the markdown report of a benchmark run.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism, release, totalmem } from 'node:os';
+import type { RunResult, ScenarioId } from './load.js';
+import type { MicroResult } from './micro.js';
+
+export interface Machine {
+  cores: number;
+  memoryBytes: number;
+  cpuModel: string;
+  node: string;
+  kernel: string;
+}
+
+export function machineInfo(): Machine {
+  let cpuModel = 'unknown';
+  try {
+    cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpuModel;
+  } catch {
+    // not Linux
+  }
+  return {
+    cores: availableParallelism(),
+    memoryBytes: totalmem(),
+    cpuModel,
+    node: process.version,
+    kernel: release(),
+  };
+}
+
+export interface ScenarioSummary {
+  scenario: ScenarioId;
+  connections: number;
+  rounds: number;
+  /** medians over the rounds */
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+  statusCodes: Record<string, number>;
+  peakRssBytes: number;
+  cpu: { target: number; simulator: number; client: number };
+  notes: string[];
+}
+
+function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export function summarize(runs: readonly RunResult[]): Map<ScenarioId, ScenarioSummary> {
+  const byScenario = new Map<ScenarioId, RunResult[]>();
+  for (const run of runs) byScenario.set(run.scenario, [...(byScenario.get(run.scenario) ?? []), run]);
+  const summaries = new Map<ScenarioId, ScenarioSummary>();
+  for (const [scenario, list] of byScenario) {
+    const statusCodes: Record<string, number> = {};
+    for (const run of list) {
+      for (const [code, count] of Object.entries(run.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + count;
+    }
+    summaries.set(scenario, {
+      scenario,
+      connections: list[0]?.connections ?? 0,
+      rounds: list.length,
+      requestsPerSecond: median(list.map((r) => r.requestsPerSecond)),
+      p50Ms: median(list.map((r) => r.p50Ms)),
+      p99Ms: median(list.map((r) => r.p99Ms)),
+      errors: list.reduce((sum, r) => sum + r.errors, 0),
+      non2xx: list.reduce((sum, r) => sum + r.non2xx, 0),
+      statusCodes,
+      peakRssBytes: Math.max(...list.map((r) => r.peakRssBytes)),
+      cpu: {
+        target: median(list.map((r) => r.cpu.target)),
+        simulator: median(list.map((r) => r.cpu.simulator)),
+        client: median(list.map((r) => r.cpu.client)),
+      },
+      notes: [...new Set(list.flatMap((r) => r.notes))],
+    });
+  }
+  return summaries;
+}
+
+export interface Verdict {
+  target: string;
+  measured: string;
+  pass: boolean;
+  /** how far from the target, e.g. "+23% above the floor" */
+  margin: string;
+}
+
+const MIB = 2 ** 20;
+const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
+/** A floor: measured must be ≥ target. */
+function atLeast(target: string, measured: number, floor: number, show: (x: number) => string): Verdict {
+  const pass = measured >= floor;
+  const off = floor === 0 ? 0 : measured / floor - 1;
+  return {
+    target,
+    measured: show(measured),
+    pass,
+    margin: pass ? `${pct(off)} above the floor` : `${pct(-off)} short of the floor`,
+  };
+}
+
+/** A ceiling: measured must be ≤ target. */
+function atMost(target: string, measured: number, ceiling: number, show: (x: number) => string): Verdict {
+  const pass = measured <= ceiling;
+  const off = ceiling === 0 ? 0 : measured / ceiling - 1;
+  return {
+    target,
+    measured: show(measured),
+    pass,
+    margin: pass ? `${pct(-off)} under the ceiling` : `${pct(off)} over the ceiling`,
+  };
+}
+
+function zeroErrors(target: string, summary: ScenarioSummary): Verdict {
+  const failures = summary.errors + summary.non2xx;
+  return {
+    target,
+    measured: `${summary.errors} errors, ${summary.non2xx} non-2xx`,
+    pass: failures === 0 && summary.notes.length === 0,
+    margin: failures === 0 ? '—' : `${failures} failed requests`,
+  };
+}
+
+export const TARGETS = {
+  meRatio: 0.4,
+  meP99Factor: 4,
+  login0Ratio: 0.05,
+  login100IdealRps: 2000,
+  login100Share: 0.95,
+  login100P99Ms: 130,
+  peakRssBytes: 140 * MIB,
+  microRatio: 1.15,
+} as const;
+
+export function verdicts(summaries: Map<ScenarioId, ScenarioSummary>, micro: readonly MicroResult[]): Verdict[] {
+  const out: Verdict[] = [];
+  const bare = summaries.get('bare');
+  const me = summaries.get('me');
+  const login0 = summaries.get('login-0ms');
+  const login100 = summaries.get('login-100ms');
+  const x = (v: number): string => `${v.toFixed(2)}×`;
+  if (bare && me) {
+    out.push(
+      atLeast('GET /v1/me req/s ≥ 40% of bare', me.requestsPerSecond / bare.requestsPerSecond, TARGETS.meRatio, pct),
+    );
+    out.push(atMost('GET /v1/me p99 ≤ 4× bare p99', me.p99Ms / bare.p99Ms, TARGETS.meP99Factor, x));
+    out.push(zeroErrors('GET /v1/me zero errors', me));
+  }
+  if (bare && login0) {
+    out.push(
+      atLeast(
+        'login, 0 ms upstream: req/s ≥ 5% of bare',
+        login0.requestsPerSecond / bare.requestsPerSecond,
+        TARGETS.login0Ratio,
+        pct,
+      ),
+    );
+  }
+  if (login0) out.push(zeroErrors('login, 0 ms upstream: zero errors', login0));
+  if (login100) {
+    const floor = TARGETS.login100IdealRps * TARGETS.login100Share;
+    out.push(
+      atLeast('login, 100 ms upstream: req/s ≥ 1,900 (95% of 2,000)', login100.requestsPerSecond, floor, (v) =>
+        v.toFixed(0),
+      ),
+    );
+    out.push(
+      atMost(
+        'login, 100 ms upstream: p99 ≤ 130 ms',
+        login100.p99Ms,
+        TARGETS.login100P99Ms,
+        (v) => `${v.toFixed(1)} ms`,
+      ),
+    );
+    out.push(zeroErrors('login, 100 ms upstream: zero errors', login100));
+  }
+  for (const id of ['refresh', 'userinfo'] as const) {
+    const summary = summaries.get(id);
+    if (summary) out.push(zeroErrors(`${id}: zero errors`, summary));
+  }
+  const service = [...summaries.values()].filter((s) => s.scenario !== 'bare');
+  if (service.length > 0) {
+    const peak = Math.max(...service.map((s) => s.peakRssBytes));
+    out.push(
+      atMost('service peak RSS ≤ 140 MiB (every scenario)', peak, TARGETS.peakRssBytes, (v) => `${(v / MIB).toFixed(1)} MiB`),
+    );
+  }
+  for (const m of micro.filter((r) => r.judged)) {
+    out.push(atMost(`micro: ${m.name} within 15% of raw`, m.ratio, TARGETS.microRatio, x));
+  }
+  return out;
+}
+
+// ── markdown ───────────────────────────────────────────────────────────
+
+const TITLES: Record<ScenarioId, string> = {
+  bare: 'bare node:http (reference)',
+  me: 'GET /v1/me',
+  'login-0ms': 'POST /v1/auth/login, 0 ms upstream',
+  'login-100ms': 'POST /v1/auth/login, 100 ms upstream',
+  refresh: 'POST /v1/auth/refresh',
+  userinfo: 'POST /v1/me/userinfo',
+};
+
+const fixed = (v: number, digits = 0): string =>
+  v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+export function loadTable(summaries: Map<ScenarioId, ScenarioSummary>): string {
+  const bare = summaries.get('bare');
+  const rows = [
+    '| scenario | conns | req/s | vs bare | p50 ms | p99 ms | p99 vs bare | errors | non-2xx | peak RSS | CPU: target / simulator / load generator |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const s of summaries.values()) {
+    const isBare = s.scenario === 'bare';
+    const vs = bare && !isBare ? pct(s.requestsPerSecond / bare.requestsPerSecond) : '—';
+    const p99vs = bare && !isBare ? `${(s.p99Ms / bare.p99Ms).toFixed(2)}×` : '—';
+    rows.push(
+      `| ${TITLES[s.scenario]} | ${s.connections} | ${fixed(s.requestsPerSecond)} | ${vs} | ${fixed(s.p50Ms, 2)} | ${fixed(s.p99Ms, 2)} | ${p99vs} | ${s.errors} | ${s.non2xx} | ${(s.peakRssBytes / MIB).toFixed(1)} MiB | ${fixed(s.cpu.target)}% / ${fixed(s.cpu.simulator)}% / ${fixed(s.cpu.client)}% |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+export function microTable(micro: readonly MicroResult[]): string {
+  const rows = [
+    '| operation | wrapper | raw primitive | ratio | raw baseline does |',
+    '|---|---:|---:|---:|---|',
+  ];
+  for (const m of micro) {
+    const ns = (v: number): string => (v >= 10_000 ? `${fixed(v / 1000, 1)} µs` : `${fixed(v)} ns`);
+    rows.push(`| ${m.name} | ${ns(m.wrapperNs)} | ${ns(m.rawNs)} | ${m.ratio.toFixed(2)}× | ${m.raw} |`);
+  }
+  return rows.join('\n');
+}
+
+export function verdictTable(list: readonly Verdict[]): string {
+  const rows = ['| target | measured | verdict | margin |', '|---|---:|---|---|'];
+  for (const v of list) rows.push(`| ${v.target} | ${v.measured} | ${v.pass ? 'PASS' : '**MISS**'} | ${v.margin} |`);
+  return rows.join('\n');
+}
+
+function roundsTable(runs: readonly RunResult[]): string {
+  const rows = [
+    '| round | scenario | req/s | p50 ms | p99 ms | max ms | requests | errors | non-2xx | status codes | peak RSS |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|',
+  ];
+  for (const r of runs) {
+    const codes = Object.entries(r.statusCodes)
+      .map(([code, count]) => `${code}: ${count}`)
+      .join(', ');
+    rows.push(
+      `| ${r.round} | ${r.scenario} | ${fixed(r.requestsPerSecond)} | ${fixed(r.p50Ms, 2)} | ${fixed(r.p99Ms, 2)} | ${fixed(r.maxMs, 1)} | ${r.requests} | ${r.errors} | ${r.non2xx} | ${codes} | ${(r.peakRssBytes / MIB).toFixed(1)} MiB |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+export interface ReportInput {
+  mode: 'short' | 'full';
+  date: Date;
+  command: string;
+  machine: Machine;
+  settings: { rounds: number; durationSeconds: number; warmupSeconds: number; microTimeMs: number; microRounds: number };
+  runs: readonly RunResult[];
+  serviceHwmBytes: number;
+  micro: readonly MicroResult[];
+  /** free text appended at the end (analysis, known causes) */
+  notes?: string;
+}
+
+export function renderReport(input: ReportInput): string {
+  const summaries = summarize(input.runs);
+  const list = verdicts(summaries, input.micro);
+  const misses = list.filter((v) => !v.pass);
+  const m = input.machine;
+  const s = input.settings;
+  const parts = [
+    `# wxlogin benchmark — ${input.date.toISOString().slice(0, 10)} (${input.mode})`,
+    '',
+    `- Machine: ${m.cores} cores (${m.cpuModel}), ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB memory, Linux ${m.kernel}`,
+    `- Node ${m.node}`,
+    `- Command: \`${input.command}\``,
+    `- Load: ${s.rounds} round(s) × ${s.durationSeconds} s per scenario, after ${s.warmupSeconds} s of warm-up each; scenarios interleaved (every scenario in turn, then again); medians over the rounds.`,
+    '- Service: `wxlogin serve` from `packages/server/dist` in its own process; SQLite in a temporary folder; `LOG_LEVEL=warn` (at `info` the service writes one log line per request); `RATE_LIMIT_*=0` (all load comes from one address). WeChat is the simulator, in its own process on the same machine. The load generator (autocannon) runs in the benchmark process, so the service, the simulator and the load generator share the same cores.',
+    `- Reference: a bare \`node:http\` server answering a fixed small JSON, in its own process, measured in the same run.`,
+    '',
+    '## Verdicts',
+    '',
+    misses.length === 0 ? 'Every target is met.' : `${misses.length} of ${list.length} targets missed.`,
+    '',
+    verdictTable(list),
+    '',
+    '## Load (medians over rounds)',
+    '',
+    loadTable(summaries),
+    '',
+    `Service lifetime peak RSS (VmHWM) at the end of the run: ${(input.serviceHwmBytes / MIB).toFixed(1)} MiB. CPU is in % of one core, measured from /proc during the run.`,
+    '',
+  ];
+  const notes = [...summaries.values()].flatMap((x) => x.notes.map((n) => `- ${x.scenario}: ${n}`));
+  if (notes.length > 0) parts.push('Harness notes:', '', ...notes, '');
+  if (input.micro.length > 0) {
+    parts.push(
+      '## Micro-benchmarks (median of rounds, mean time per call)',
+      '',
+      `tinybench, ${s.microRounds} round(s) of ${s.microTimeMs} ms per task, wrapper and raw in turn.`,
+      '',
+      microTable(input.micro),
+      '',
+    );
+  }
+  parts.push('## Every run', '', roundsTable(input.runs), '');
+  if (input.notes) parts.push(input.notes.trim(), '');
+  return parts.join('\n');
+}

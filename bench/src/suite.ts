@@ -1,0 +1,70 @@
+/**
+ * The load suite: starts the simulator, the bare reference and the service as
+ * child processes, warms every scenario up, then runs the rounds (every
+ * scenario in turn, A B C … A B C …) and stops everything.
+ */
+import {
+  createScenarios,
+  type RunResult,
+  runScenario,
+  SCENARIO_IDS,
+  type ScenarioId,
+  type Stack,
+} from './load.js';
+import { assertBuilt, readMemory, startBare, startService, startSimulator } from './processes.js';
+
+export interface LoadSuiteOptions {
+  rounds: number;
+  /** seconds per measured run */
+  durationSeconds: number;
+  /** seconds of unrecorded warm-up per scenario (0: none) */
+  warmupSeconds: number;
+  scenarios?: readonly ScenarioId[];
+  /** extra node flags of the service (e.g. --cpu-prof) */
+  serviceNodeFlags?: string[];
+  log?: (line: string) => void;
+}
+
+export interface LoadSuiteResult {
+  runs: RunResult[];
+  /** VmHWM (lifetime peak RSS) of the service process at the end, bytes */
+  serviceHwmBytes: number;
+}
+
+export async function runLoadSuite(options: LoadSuiteOptions): Promise<LoadSuiteResult> {
+  assertBuilt();
+  const log = options.log ?? (() => {});
+  const ids = options.scenarios ?? SCENARIO_IDS;
+  const scenarios = createScenarios();
+  const simulator = await startSimulator();
+  const started: Array<{ stop(): Promise<void> }> = [simulator];
+  try {
+    const bare = await startBare();
+    started.push(bare);
+    const service = await startService({
+      simulatorUrl: simulator.url,
+      ...(options.serviceNodeFlags ? { nodeFlags: options.serviceNodeFlags } : {}),
+    });
+    started.push(service);
+    const stack: Stack = { service, simulator, bare };
+    log(`service pid ${service.pid} at ${service.url}; simulator at ${simulator.url}; bare server at ${bare.url}`);
+
+    const runs: RunResult[] = [];
+    for (let round = options.warmupSeconds > 0 ? 0 : 1; round <= options.rounds; round++) {
+      const durationSeconds = round === 0 ? options.warmupSeconds : options.durationSeconds;
+      for (const id of ids) {
+        const scenario = scenarios.get(id);
+        if (scenario === undefined) throw new Error(`unknown scenario ${id}`);
+        const run = await runScenario(scenario, stack, { durationSeconds, round });
+        log(
+          `${round === 0 ? 'warm-up' : `round ${round}`}  ${id.padEnd(11)} ${run.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${run.p50Ms.toFixed(2)} ms  p99 ${run.p99Ms.toFixed(2)} ms  errors ${run.errors}  non-2xx ${run.non2xx}  peak RSS ${(run.peakRssBytes / 2 ** 20).toFixed(1)} MiB${run.notes.length > 0 ? `  NOTE ${run.notes.join('; ')}` : ''}`,
+        );
+        if (round > 0) runs.push(run);
+      }
+    }
+    const serviceHwmBytes = readMemory(service.pid)?.hwm ?? 0;
+    return { runs, serviceHwmBytes };
+  } finally {
+    for (const child of started.reverse()) await child.stop();
+  }
+}
