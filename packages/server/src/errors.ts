@@ -5,6 +5,8 @@
  */
 import { type ErrorCode, statusOf } from '@wxlogin/protocol';
 import { WechatError, type WechatErrorCode } from '@wxlogin/wechat';
+import { StateUnavailableError } from './state/types.js';
+import { StoreUnavailableError } from './store/types.js';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -49,4 +51,15 @@ export function fromWechatError(error: unknown): ApiError {
     detail: `${error.endpoint}: ${error.code}`,
     cause: error,
   });
+}
+
+/** A store or shared state that cannot be reached → 503 `service_unavailable`; null for any other failure. */
+export function fromStorageFailure(error: unknown): ApiError | null {
+  if (error instanceof StoreUnavailableError || error instanceof StateUnavailableError) {
+    return new ApiError('service_unavailable', 'the service cannot reach its storage; retry later', {
+      retryAfterSeconds: 1,
+      cause: error,
+    });
+  }
+  return null;
 }

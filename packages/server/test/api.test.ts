@@ -7,6 +7,7 @@ import { isErrorBody } from '@wxlogin/protocol';
 import { DEV_APP } from '@wxlogin/simulator';
 import { encryptOpenData } from '@wxlogin/wechat';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../src/store/types.js';
 import { backends } from './backends.js';
 import { type HttpResult, type Stack, startStack } from './harness.js';
 
@@ -635,6 +636,23 @@ describe('configured behaviour', () => {
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://admin.example.com');
     const other = await stack.request('GET', '/healthz', { headers: { origin: 'https://evil.example.com' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('shares service_unavailable with concurrent duplicates when storage fails after WeChat answered', async () => {
+    stack = await startStack();
+    const store = stack.runtime.store;
+    const original = store.upsertUserOnLogin.bind(store);
+    store.upsertUserOnLogin = async () => {
+      throw new StoreUnavailableError('upsertUserOnLogin: connection refused');
+    };
+    stack.sim.inject({ endpoint: 'jscode2session', delayMs: 100 });
+    const { code } = stack.sim.mintLoginCode({ user: 'store-down' });
+    const results = await Promise.all(
+      [0, 1, 2].map(() => stack?.request('POST', '/v1/auth/login', { body: { code } })),
+    );
+    store.upsertUserOnLogin = original;
+    for (const result of results) expectError(result as HttpResult, 503, 'service_unavailable');
+    expect(stack.sim.calls('jscode2session')).toBe(1);
   });
 
   it('answers 500 internal_error in the envelope, without a stack, for a bug', async () => {

@@ -5,9 +5,7 @@
  */
 import type { ErrorBody, ErrorCode } from '@wxlogin/protocol';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../errors.js';
-import { StateUnavailableError } from '../state/types.js';
-import { StoreUnavailableError } from '../store/types.js';
+import { ApiError, fromStorageFailure } from '../errors.js';
 
 const BY_STATUS: Record<number, ErrorCode> = {
   400: 'invalid_request',
@@ -30,12 +28,8 @@ const MESSAGES: Partial<Record<ErrorCode, string>> = {
 
 function toApiError(error: FastifyError | Error): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof StoreUnavailableError || error instanceof StateUnavailableError) {
-    return new ApiError('service_unavailable', 'the service cannot reach its storage; retry later', {
-      retryAfterSeconds: 1,
-      cause: error,
-    });
-  }
+  const unavailable = fromStorageFailure(error);
+  if (unavailable !== null) return unavailable;
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
     const first = fastifyError.validation[0];

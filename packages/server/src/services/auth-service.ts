@@ -22,7 +22,7 @@ import {
   randomId,
   secretMatches,
 } from '../crypto/tokens.js';
-import { ApiError, fromWechatError } from '../errors.js';
+import { ApiError, fromStorageFailure, fromWechatError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { RevocationList } from '../state/revocations.js';
 import type { CodeOutcome, SharedState } from '../state/types.js';
@@ -132,7 +132,8 @@ export class AuthService {
       await this.recordSessionKey(user.id, session.sessionKey, now);
       outcome = { ok: true, userId: user.id, created };
     } catch (error) {
-      const apiError = error instanceof ApiError || isWechatFailure(error) ? fromWechatError(error) : null;
+      const apiError =
+        error instanceof ApiError || isWechatFailure(error) ? fromWechatError(error) : fromStorageFailure(error);
       const failure: CodeOutcome = apiError
         ? {
             ok: false,
