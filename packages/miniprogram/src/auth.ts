@@ -240,7 +240,6 @@ export function createAuth(options: AuthOptions): AuthClient {
   let refreshFlight: Promise<StoredSession> | null = null;
   /** how many `wx.login` calls this client made; encrypted data obtained before the latest one is stale */
   let wxLogins = 0;
-  let profileMethod: 'PUT' | 'PATCH' = 'PUT';
 
   const api = (): WxLike => {
     if (options.wx !== undefined) return options.wx;
@@ -267,10 +266,11 @@ export function createAuth(options: AuthOptions): AuthClient {
 
   function current(): StoredSession | null {
     if (!loaded) {
+      const runtime = api();
       loaded = true;
       let stored: unknown = null;
       try {
-        stored = api().getStorageSync(cfg.storageKey);
+        stored = runtime.getStorageSync(cfg.storageKey);
       } catch {
         stored = null;
       }
@@ -548,6 +548,25 @@ export function createAuth(options: AuthOptions): AuthClient {
     throw staleData(last);
   }
 
+  async function exchange<T>(spec: Send, withToken: boolean): Promise<AuthResponse<T>> {
+    const response = withToken ? await authorized(spec, { sessionRetry: true }) : await send(spec);
+    if (!isSuccess(response.statusCode)) throw responseError(response);
+    return {
+      data: response.data as T,
+      statusCode: response.statusCode,
+      header: headerObject(response.header),
+      requestId: requestIdOf(response),
+    };
+  }
+
+  /** `PUT /v1/me`: the service's alias of `PATCH /v1/me`, since wx.request cannot send PATCH. */
+  function saveProfile(body: Record<string, unknown>): Promise<Profile> {
+    return serviceJson<Profile>(
+      { url: '/v1/me', method: 'PUT', data: body, header: { 'content-type': 'application/json' } },
+      { sessionRetry: true },
+    );
+  }
+
   // ── the client ──────────────────────────────────────────────────────
 
   const client: AuthClient = {
@@ -567,16 +586,8 @@ export function createAuth(options: AuthOptions): AuthClient {
       return current()?.user ?? null;
     },
 
-    async request<T = unknown>(request: AuthRequestOptions): Promise<AuthResponse<T>> {
-      const spec = checkRequest(request);
-      const response = request.auth === false ? await send(spec) : await authorized(spec, { sessionRetry: true });
-      if (!isSuccess(response.statusCode)) throw responseError(response);
-      return {
-        data: response.data as T,
-        statusCode: response.statusCode,
-        header: headerObject(response.header),
-        requestId: requestIdOf(response),
-      };
+    request<T = unknown>(request: AuthRequestOptions): Promise<AuthResponse<T>> {
+      return exchange<T>(checkRequest(request), request.auth !== false);
     },
 
     ensureSessionKey,
@@ -595,8 +606,12 @@ export function createAuth(options: AuthOptions): AuthClient {
       });
     },
 
-    async bindPhone(detail, opts) {
-      checkPhoneDetail(detail);
+    bindPhone(detail, opts) {
+      if (typeof detail !== 'object' || detail === null || typeof detail.errMsg !== 'string') {
+        throw new TypeError('bindPhone: pass the event detail of the getPhoneNumber button (e.detail)');
+      }
+      const refusal = phoneRefusal(detail);
+      if (refusal !== null) return Promise.reject(refusal);
       if (typeof detail.code === 'string' && detail.code !== '') {
         // the code flow needs no session key; a phone code is single use, so no re-login retry
         return serviceJson<PhoneResponse>(jsonPost('/v1/me/phone', { code: detail.code }), { sessionRetry: false });
@@ -604,9 +619,9 @@ export function createAuth(options: AuthOptions): AuthClient {
       if (typeof detail.encryptedData !== 'string' || detail.encryptedData === '') {
         throw new TypeError('bindPhone: e.detail has neither a code nor encryptedData/iv');
       }
-      const refetch = opts?.refetch;
-      return openData<PhoneDetail, PhoneResponse>(detail, refetch, (data) => {
-        checkPhoneDetail(data);
+      return openData<PhoneDetail, PhoneResponse>(detail, opts?.refetch, (data) => {
+        const refused = phoneRefusal(data);
+        if (refused !== null) throw refused;
         if (typeof data.code === 'string' && data.code !== '') return jsonPost('/v1/me/phone', { code: data.code });
         return jsonPost('/v1/me/phone', {
           encryptedData: requireString(data.encryptedData, 'encryptedData'),
@@ -625,49 +640,27 @@ export function createAuth(options: AuthOptions): AuthClient {
       return answer.data;
     },
 
-    async updateProfile(fields) {
-      const body = checkProfileUpdate(fields);
-      // wx.request documents no PATCH: PUT first, PATCH for services that only route the contract's PATCH
-      for (;;) {
-        const method = profileMethod;
-        try {
-          return await serviceJson<Profile>(
-            {
-              url: '/v1/me',
-              method: method as WxMethod,
-              data: body,
-              header: { 'content-type': 'application/json' },
-            },
-            { sessionRetry: true },
-          );
-        } catch (error) {
-          if (
-            method === 'PUT' &&
-            error instanceof WxloginError &&
-            (error.status === 404 || error.status === 405)
-          ) {
-            profileMethod = 'PATCH';
-            continue;
-          }
-          throw error;
-        }
-      }
+    updateProfile(fields) {
+      return saveProfile(checkProfileUpdate(fields));
     },
 
     getProfile() {
       return serviceJson<Profile>({ url: '/v1/me', method: 'GET' }, { sessionRetry: true });
     },
 
-    async isAuthorized(scope) {
+    isAuthorized(scope) {
       if (typeof scope !== 'string' || scope === '') throw new TypeError('isAuthorized: scope must be a string');
-      let result: { authSetting: unknown };
-      try {
-        result = await callWx<{ authSetting: unknown }>((callbacks) => api().getSetting(callbacks));
-      } catch (failure) {
-        throw wxApiError(failure);
-      }
-      const setting = result?.authSetting;
-      return typeof setting === 'object' && setting !== null && (setting as Record<string, unknown>)[scope] === true;
+      return callWx<{ authSetting: unknown }>((callbacks) => api().getSetting(callbacks)).then(
+        (result) => {
+          const setting = result?.authSetting;
+          return (
+            typeof setting === 'object' && setting !== null && (setting as Record<string, unknown>)[scope] === true
+          );
+        },
+        (failure: unknown) => {
+          throw wxApiError(failure);
+        },
+      );
     },
 
     async logout() {
@@ -860,18 +853,16 @@ function denied(failure: WxFail): boolean {
   return /deny|denied|cancel/i.test(failure.errMsg);
 }
 
-function checkPhoneDetail(detail: PhoneDetail): void {
-  if (typeof detail !== 'object' || detail === null || typeof detail.errMsg !== 'string') {
-    throw new TypeError('bindPhone: pass the event detail of the getPhoneNumber button (e.detail)');
-  }
+/** The typed error for a phone button tap that gave no number, or null when it gave one. */
+function phoneRefusal(detail: PhoneDetail): WxloginError | null {
   if (detail.errno === ERRNO_PHONE_QUOTA) {
-    throw new WxloginError('phone_quota_exhausted', 'the phone number quota of this mini program is used up', {
+    return new WxloginError('phone_quota_exhausted', 'the phone number quota of this mini program is used up', {
       errMsg: detail.errMsg,
       cause: detail,
     });
   }
-  if (/:ok$/.test(detail.errMsg)) return;
-  throw wxApiError({ errMsg: detail.errMsg, ...(detail.errno === undefined ? {} : { errno: detail.errno }) });
+  if (/:ok$/.test(detail.errMsg)) return null;
+  return wxApiError({ errMsg: detail.errMsg, ...(detail.errno === undefined ? {} : { errno: detail.errno }) });
 }
 
 function checkProfileUpdate(fields: ProfileUpdate): Record<string, unknown> {

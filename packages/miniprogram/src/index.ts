@@ -1,4 +1,11 @@
 export type {
+  ErrorCode,
+  LoginUser,
+  PhoneResponse,
+  Profile,
+  ProfileUpdate,
+} from '@wxlogin/protocol';
+export type {
   AuthClient,
   AuthEvents,
   AuthOptions,
@@ -17,10 +24,3 @@ export { createAuth } from './auth.js';
 export type { ClientErrorCode, WxloginErrorCode, WxloginErrorDetails } from './errors.js';
 export { isWxloginError, WxloginError } from './errors.js';
 export type { WxFail, WxLike, WxMethod, WxRequestOption, WxResponse } from './wx.js';
-export type {
-  ErrorCode,
-  LoginUser,
-  PhoneResponse,
-  Profile,
-  ProfileUpdate,
-} from '@wxlogin/protocol';

@@ -46,7 +46,9 @@ export interface WxLike {
 }
 
 /** Calls a callback-style `wx` API and settles with what it reports. */
-export function callWx<S>(invoke: (callbacks: { success: (result: S) => void; fail: (error: WxFail) => void }) => unknown): Promise<S> {
+export function callWx<S>(
+  invoke: (callbacks: { success: (result: S) => void; fail: (error: WxFail) => void }) => unknown,
+): Promise<S> {
   return new Promise<S>((resolve, reject) => {
     invoke({ success: resolve, fail: reject });
   });

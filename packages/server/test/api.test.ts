@@ -343,6 +343,12 @@ describe.each(backends())('contract on $name', (backend) => {
       });
       expect(patched.status, patched.text).toBe(200);
       expect(patched.body).toMatchObject({ nickname: 'Kate', avatarUrl: 'https://example.com/a.png' });
+      const put = await stack.request<Profile>('PUT', '/v1/me', {
+        token: tokens.accessToken,
+        body: { nickname: 'Kate P' },
+      });
+      expect(put.status, put.text).toBe(200);
+      expect(put.body).toMatchObject({ nickname: 'Kate P', avatarUrl: 'https://example.com/a.png' });
       expectError(
         await stack.request('PATCH', '/v1/me', { token: tokens.accessToken, body: { nickname: 7 } }),
         400,

@@ -27,19 +27,25 @@ export const meRoutes: FastifyPluginAsyncTypebox<{ runtime: Runtime }> = async (
     async (request) => service.profile(await service.authenticate(request.headers.authorization)),
   );
 
-  app.patch(
-    '/v1/me',
-    {
+  // PUT is the same partial update: the mini program's wx.request cannot send PATCH
+  for (const method of ['PATCH', 'PUT'] as const) {
+    app.route({
+      method,
+      url: '/v1/me',
       schema: {
-        summary: 'Fill in nickname and avatar (the avatar/nickname fill-in components)',
+        summary:
+          method === 'PATCH'
+            ? 'Fill in nickname and avatar (the avatar/nickname fill-in components)'
+            : 'Same as PATCH /v1/me (wx.request has no PATCH method)',
         tags: ['user data'],
         security,
         body: ProfileUpdateBody,
         response: { 200: ProfileResponse, ...errorResponses },
       },
-    },
-    async (request) => service.updateProfile(await service.authenticate(request.headers.authorization), request.body),
-  );
+      handler: async (request) =>
+        service.updateProfile(await service.authenticate(request.headers.authorization), request.body),
+    });
+  }
 
   app.post(
     '/v1/me/userinfo',
