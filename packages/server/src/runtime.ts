@@ -74,6 +74,9 @@ export async function createRuntime(config: Config, deps: RuntimeDeps, logger: S
   const random = deps.random ?? randomBytes;
   const store = deps.store ?? openStore(config.databaseUrl, { postgresPoolSize: config.postgresPoolSize });
   const closers: Array<() => Promise<void>> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) await close().catch(() => {});
+  };
   try {
     if (deps.store === undefined) closers.push(() => store.close());
     await store.migrate();
@@ -98,35 +101,11 @@ export async function createRuntime(config: Config, deps: RuntimeDeps, logger: S
     closers.push(async () => {
       await Promise.all([...wechat.values()].map((client) => client.close()));
     });
-    const service = new AuthService({
-      config,
-      store,
-      state,
-      sealer,
-      tokens,
-      revocations,
-      wechat,
-      metrics,
-      logger,
-      now,
-      random,
-    });
-    return {
-      config,
-      store,
-      state,
-      sealer,
-      tokens,
-      revocations,
-      wechat,
-      metrics,
-      service,
-      async close() {
-        for (const close of closers.reverse()) await close().catch(() => {});
-      },
-    };
+    const parts = { config, store, state, sealer, tokens, revocations, wechat, metrics };
+    const service = new AuthService({ ...parts, logger, now, random });
+    return { ...parts, service, close: closeAll };
   } catch (error) {
-    for (const close of closers.reverse()) await close().catch(() => {});
+    await closeAll();
     throw error;
   }
 }
