@@ -22,7 +22,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { CachedAccessToken, TokenCache } from '@wxlogin/wechat';
-import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { type Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { RandomBytes } from '../crypto/tokens.js';
 import type { SharedStateHandle } from './index.js';
 import { type CodeClaim, type CodeOutcome, type SharedState, StateUnavailableError } from './types.js';
@@ -149,6 +149,9 @@ return 0
 
 type Client = Redis | Cluster;
 
+/** Most revocations kept for sending after an outage (each is also in the store, which a resync reads). */
+const MAX_UNSENT_REVOCATIONS = 10_000;
+
 const codeKey = (digest: string): string => `code:{${digest}}`;
 const hitKey = (key: string): string => `hit:{${key}}`;
 const tokenKey = (key: string): string => `token:{${key}}`;
@@ -257,7 +260,11 @@ function clusterSeeds(url: string): { nodes: Array<{ host: string; port: number 
 /** Opens one connection, or one cluster client, with the settings of this state. */
 export function connectRedis(url: string, cluster: boolean, settings: ConnectionSettings): Redis | Cluster {
   if (!cluster) {
-    return new Redis(url, { ...nodeOptions(settings), keyPrefix: settings.keyPrefix, retryStrategy: reconnectDelay(settings) });
+    return new Redis(url, {
+      ...nodeOptions(settings),
+      keyPrefix: settings.keyPrefix,
+      retryStrategy: reconnectDelay(settings),
+    });
   }
   const { nodes, redisOptions } = clusterSeeds(url);
   const { enableOfflineQueue, ...perNode } = nodeOptions(settings);
@@ -265,26 +272,29 @@ export function connectRedis(url: string, cluster: boolean, settings: Connection
     keyPrefix: settings.keyPrefix,
     enableOfflineQueue,
     clusterRetryStrategy: reconnectDelay(settings),
-    redisOptions: { ...perNode, ...redisOptions },
+    // The cluster client moves its subscription between nodes itself and needs the node
+    // connection to resubscribe; the resync then follows the cluster's own 'ready'.
+    redisOptions: { ...perNode, autoResubscribe: true, ...redisOptions },
   };
   return new Redis.Cluster(nodes, clusterOptions);
 }
 
-/** Resolves when the client is ready, failed its first attempt, or `ms` passed; never rejects. */
-function firstAttempt(client: Client, ms: number): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve();
+/** Resolves when `ready` does, the client failed its first attempt, or `ms` passed; never rejects. */
+function firstAttempt(client: Client, ready: Promise<void>, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       clearTimeout(timer);
-      client.off('ready', done);
       client.off('error', done);
       resolve();
     };
     const timer = setTimeout(done, ms);
-    client.once('ready', done);
     client.once('error', done);
+    void ready.then(done);
   });
 }
+
+const readyEvent = (client: Client): Promise<void> =>
+  client.status === 'ready' ? Promise.resolve() : new Promise((resolve) => client.once('ready', () => resolve()));
 
 async function quit(client: Client): Promise<void> {
   try {
@@ -352,6 +362,21 @@ export async function createRedisState(options: RedisStateOptions): Promise<Shar
   /** Subscribed on the current subscriber connection (false while it is down). */
   let subscribed = false;
   let everSubscribed = false;
+  let firstSubscribed: () => void = () => {};
+  const subscribedOnce = new Promise<void>((resolve) => {
+    firstSubscribed = resolve;
+  });
+
+  /** Revocations this instance could not publish; sent when the command connection is ready again. */
+  const unsent = new Set<string>();
+  client.on('ready', () => {
+    for (const sessionId of [...unsent]) {
+      client.publish(revocationChannel, sessionId).then(
+        () => unsent.delete(sessionId),
+        () => {},
+      );
+    }
+  });
 
   subscriber.on('message', (channel: string, message: string) => {
     if (channel === revocationChannel) {
@@ -369,6 +394,7 @@ export async function createRedisState(options: RedisStateOptions): Promise<Shar
         // Messages sent while the subscriber was away are lost: listeners reload from the store.
         if (everSubscribed) for (const resync of resyncListeners) resync();
         everSubscribed = true;
+        firstSubscribed();
       },
       (error: unknown) => report(scrub(error)),
     );
@@ -379,6 +405,9 @@ export async function createRedisState(options: RedisStateOptions): Promise<Shar
 
   async function run<T>(what: string, op: string, fn: () => Promise<T>): Promise<T> {
     if (closed) throw new StateUnavailableError(`${what}: ${op} after close()`);
+    if (client.status !== 'ready') {
+      throw new StateUnavailableError(`${what}: ${op} failed (not connected to Redis: ${client.status})`);
+    }
     try {
       return await fn();
     } catch (error) {
@@ -445,7 +474,13 @@ export async function createRedisState(options: RedisStateOptions): Promise<Shar
     },
 
     async publishRevocation(sessionId) {
-      await command('publishRevocation', () => client.publish(revocationChannel, sessionId));
+      try {
+        await command('publishRevocation', () => client.publish(revocationChannel, sessionId));
+      } catch (error) {
+        // Instances that stayed connected would never hear of it: send it when Redis is back.
+        if (unsent.size < MAX_UNSENT_REVOCATIONS) unsent.add(sessionId);
+        throw error;
+      }
     },
 
     onRevocation(listener, onResync) {
@@ -484,7 +519,10 @@ export async function createRedisState(options: RedisStateOptions): Promise<Shar
     run: (op, fn) => run('Redis token cache', op, fn),
   });
 
-  await Promise.all([firstAttempt(client, connectTimeoutMs), firstAttempt(subscriber, connectTimeoutMs)]);
+  await Promise.all([
+    firstAttempt(client, readyEvent(client), connectTimeoutMs),
+    firstAttempt(subscriber, subscribedOnce, connectTimeoutMs),
+  ]);
   return {
     state,
     rateLimitRedis: rateLimitClient(client),
@@ -577,6 +615,12 @@ function rateLimitClient(client: Client): object {
       if (typeof call !== 'function') return;
       adapter[name] = (...args: unknown[]): void => {
         const callback = args.pop() as (error: Error | null, result?: unknown) => void;
+        if (client.status !== 'ready') {
+          callback(
+            new StateUnavailableError(`Redis rate limiter: ${name} failed (not connected to Redis: ${client.status})`),
+          );
+          return;
+        }
         call.apply(client, args).then(
           (result) => callback(null, result),
           (error: unknown) => callback(unavailable('Redis rate limiter', name, error)),
