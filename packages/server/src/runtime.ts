@@ -44,8 +44,17 @@ export interface Runtime {
   wechat: ReadonlyMap<string, WechatClient>;
   metrics: Metrics;
   service: AuthService;
+  /**
+   * Housekeeping, run every minute (and callable): reloads signing keys (so a
+   * rotation made elsewhere is used within a minute), deletes expired sessions
+   * and refresh tokens, and signing keys retired longer than a token lifetime ago.
+   */
+  maintain(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How often the runtime runs `maintain()` (ms). */
+const MAINTENANCE_INTERVAL_MS = 60_000;
 
 export function defaultWechatClient(
   deps: Pick<RuntimeDeps, 'fetch' | 'now' | 'tokenCache'> = {},
@@ -103,7 +112,18 @@ export async function createRuntime(config: Config, deps: RuntimeDeps, logger: S
     });
     const parts = { config, store, state, sealer, tokens, revocations, wechat, metrics };
     const service = new AuthService({ ...parts, logger, now, random });
-    return { ...parts, service, close: closeAll };
+    const maintain = async (): Promise<void> => {
+      const nowSeconds = Math.floor(now() / 1000);
+      await store.deleteExpired(nowSeconds);
+      await store.deleteRetiredSigningKeys(nowSeconds - config.accessTokenTtlSeconds);
+      await tokens.reload();
+    };
+    const timer = setInterval(() => {
+      maintain().catch((error: unknown) => logger.warn({ err: error }, 'maintenance failed; retried next minute'));
+    }, MAINTENANCE_INTERVAL_MS);
+    timer.unref();
+    closers.push(async () => clearInterval(timer));
+    return { ...parts, service, maintain, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;
