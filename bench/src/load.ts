@@ -36,6 +36,8 @@ export interface RunResult {
   peakRssBytes: number;
   /** CPU used during the run, in % of one core */
   cpu: { target: number; simulator: number; client: number };
+  /** CPU time of the process under test per completed request, µs */
+  targetCpuUsPerRequest: number;
   /** harness problems (e.g. not enough prepared codes); empty when none */
   notes: string[];
 }
@@ -57,12 +59,19 @@ interface Scenario {
 
 // ── HTTP helpers (the harness's own calls, outside measurement) ──────────
 
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
 interface JsonResponse {
   status: number;
   body: unknown;
 }
 
-async function send(url: string, method: string, body?: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
+async function send(
+  url: string,
+  method: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<JsonResponse> {
   const response = await fetch(url, {
     method,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
@@ -92,15 +101,50 @@ async function pool<T, R>(items: readonly T[], concurrency: number, task: (item:
   return results;
 }
 
-/** What wx.login gives, for each user handle: single-use codes minted by the simulator's control API. */
+/**
+ * What wx.login gives, one code for each user handle: single-use codes minted
+ * through the simulator's control API (driven by autocannon: tens of
+ * thousands are needed per run, faster than fetch can ask for them).
+ */
 export async function mintCodes(simulatorUrl: string, users: readonly string[]): Promise<string[]> {
-  return pool(users, 32, async (user) => {
-    const minted = await expectOk<{ code: string }>(
-      'simulator login-code',
-      send(`${simulatorUrl}/__sim/login-code`, 'POST', { user }),
+  if (users.length === 0) return [];
+  const codes = new Array<string | undefined>(users.length);
+  const failures: string[] = [];
+  let next = 0;
+  const match = /"code":"([^"]+)"/;
+  await new Promise<void>((resolve, reject) => {
+    autocannon(
+      {
+        url: simulatorUrl,
+        connections: Math.min(32, users.length),
+        amount: users.length,
+        requests: [
+          {
+            method: 'POST',
+            path: '/__sim/login-code',
+            headers: JSON_HEADERS,
+            // the per-connection context carries the user's index to the answer (one request at a time per connection)
+            setupRequest: (request, context) => {
+              const index = next++ % users.length;
+              context.index = index;
+              return { ...request, body: JSON.stringify({ user: users[index] }) };
+            },
+            onResponse: (status, body, context) => {
+              const code = status === 200 ? match.exec(body)?.[1] : undefined;
+              if (code === undefined) failures.push(`${status} ${body.slice(0, 200)}`);
+              else codes[context.index as number] = code;
+            },
+          },
+        ],
+      },
+      (error) => (error ? reject(error) : resolve()),
     );
-    return minted.code;
   });
+  const minted = codes.filter((code): code is string => code !== undefined);
+  if (minted.length !== users.length) {
+    throw new Error(`minted ${minted.length} of ${users.length} login codes; first failure: ${failures[0] ?? 'none'}`);
+  }
+  return minted;
 }
 
 interface Tokens {
@@ -127,7 +171,6 @@ async function setUpstreamDelay(stack: Stack, delayMs: number): Promise<void> {
 }
 
 const range = (n: number, name: (i: number) => string): string[] => Array.from({ length: n }, (_, i) => name(i));
-const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /** Requests that each take the next item of a list; counts how often the list ran out. */
 function feed(
@@ -160,8 +203,10 @@ function feed(
 
 // ── scenarios ──────────────────────────────────────────────────────────
 
+/** Codes are minted for at least this rate (req/s) before a measured rate is known. */
+const MIN_LOGIN_RATE_GUESS = 3000;
+
 function loginScenario(id: 'login-0ms' | 'login-100ms', delayMs: number, connections: number): Scenario {
-  let batch = 0;
   const scenario: Scenario = {
     id,
     target: 'service',
@@ -169,14 +214,19 @@ function loginScenario(id: 'login-0ms' | 'login-100ms', delayMs: number, connect
       await setUpstreamDelay(stack, delayMs);
       // Enough codes for the run: the ideal rate when upstream latency bounds it, else the last rate measured.
       const ceiling = delayMs > 0 ? (connections * 1000) / delayMs : Number.POSITIVE_INFINITY;
-      const guess = Math.min(ceiling, scenario.lastRate === undefined ? 2500 : scenario.lastRate * 1.5);
+      const guess = Math.min(ceiling, Math.max(MIN_LOGIN_RATE_GUESS, (scenario.lastRate ?? 0) * 1.5));
       const count = Math.ceil(guess * durationSeconds * 1.15) + connections * 2;
-      // a pool of returning users (the usual login), as many as fit the run
-      const users = range(count, (i) => `login-${(batch * count + i) % 5000}`);
-      batch++;
+      // one code per user in a run; the same users come back in the next runs (the usual, returning login)
+      const users = range(count, (i) => `login-${i}`);
       const codes = await mintCodes(stack.simulator.url, users);
       let index = 0;
-      const fed = feed('POST', '/v1/auth/login', JSON_HEADERS, () => codes[index++], (code) => JSON.stringify({ code }));
+      const fed = feed(
+        'POST',
+        '/v1/auth/login',
+        JSON_HEADERS,
+        () => codes[index++],
+        (code) => JSON.stringify({ code }),
+      );
       return {
         connections,
         requests: [fed.request],
@@ -197,7 +247,12 @@ function meScenario(): Scenario {
     id: 'me',
     target: 'service',
     async prepare(stack) {
-      tokens ??= (await loginUsers(stack, range(100, (i) => `me-${i}`))).map((t) => t.accessToken);
+      tokens ??= (
+        await loginUsers(
+          stack,
+          range(100, (i) => `me-${i}`),
+        )
+      ).map((t) => t.accessToken);
       return {
         connections: 50,
         requests: tokens.map((token) => ({
@@ -222,7 +277,10 @@ function refreshScenario(): Scenario {
       // Tokens in flight when a run stops are lost: top the queue up with fresh logins.
       const missing = connections * 3 - queue.length;
       if (missing > 0) {
-        const fresh = await loginUsers(stack, range(missing, (i) => `refresh-${seeded + i}`));
+        const fresh = await loginUsers(
+          stack,
+          range(missing, (i) => `refresh-${seeded + i}`),
+        );
         seeded += missing;
         queue.push(...fresh.map((t) => t.refreshToken));
       }
@@ -316,6 +374,17 @@ function cpuPercent(before: number | null, after: number | null, elapsedMs: numb
   return before === null || after === null || elapsedMs <= 0 ? 0 : ((after - before) / elapsedMs) * 100;
 }
 
+/** Wraps the requests so that the first failed responses are kept (their bodies explain the failure). */
+function keepFailures(requests: AutocannonRequest[], failures: string[]): AutocannonRequest[] {
+  return requests.map((request) => ({
+    ...request,
+    onResponse: (status, body, context) => {
+      if ((status < 200 || status > 299) && failures.length < 3) failures.push(`HTTP ${status}: ${body.slice(0, 300)}`);
+      request.onResponse?.(status, body, context);
+    },
+  }));
+}
+
 function runAutocannon(
   url: string,
   prepared: Prepared,
@@ -356,6 +425,8 @@ export async function runScenario(
   options: { durationSeconds: number; round: number },
 ): Promise<RunResult> {
   const prepared = await scenario.prepare(stack, options.durationSeconds);
+  const failures: string[] = [];
+  prepared.requests = keepFailures(prepared.requests, failures);
   const target = scenario.target === 'bare' ? stack.bare : stack.service;
   const sampler = new RssSampler(target.pid, 100);
   const cpuBefore = {
@@ -375,7 +446,8 @@ export async function runScenario(
   const peakRssBytes = sampler.stop();
   const elapsedMs = performance.now() - started;
   const clientCpu = process.cpuUsage(cpuBefore.client);
-  const notes = (await prepared.finish?.()) ?? [];
+  const targetCpuAfter = readCpuMs(target.pid);
+  const notes = [...((await prepared.finish?.()) ?? []), ...failures.map((f) => `first failures: ${f}`)];
   const { result, latencies } = measured;
   const requests = result.requests.total;
   const statusCodes: Record<string, number> = {};
@@ -395,10 +467,14 @@ export async function runScenario(
     statusCodes,
     peakRssBytes: peakRssBytes || (readMemory(target.pid)?.rss ?? 0),
     cpu: {
-      target: cpuPercent(cpuBefore.target, readCpuMs(target.pid), elapsedMs),
+      target: cpuPercent(cpuBefore.target, targetCpuAfter, elapsedMs),
       simulator: cpuPercent(cpuBefore.simulator, readCpuMs(stack.simulator.pid), elapsedMs),
       client: ((clientCpu.user + clientCpu.system) / 1000 / elapsedMs) * 100,
     },
+    targetCpuUsPerRequest:
+      cpuBefore.target === null || targetCpuAfter === null || requests === 0
+        ? 0
+        : ((targetCpuAfter - cpuBefore.target) * 1000) / requests,
     notes,
   };
   scenario.lastRate = run.requestsPerSecond;

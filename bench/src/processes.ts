@@ -160,6 +160,8 @@ export async function startBare(): Promise<Child> {
 
 export interface ServiceOptions {
   simulatorUrl: string;
+  /** The service's CLI script (default: packages/server/dist/cli.js of this checkout), e.g. a baseline build to compare. */
+  cli?: string;
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=…'] */
   nodeFlags?: string[];
   /** Extra or overriding environment of the service. */
@@ -182,7 +184,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   try {
     const child = await startChild({
       name: 'wxlogin serve',
-      args: [...(options.nodeFlags ?? []), SERVICE_CLI, 'serve'],
+      args: [...(options.nodeFlags ?? []), options.cli ?? SERVICE_CLI, 'serve'],
       env: {
         ...baseEnv(),
         NODE_ENV: 'production',

@@ -43,6 +43,12 @@ export interface ScenarioSummary {
   statusCodes: Record<string, number>;
   peakRssBytes: number;
   cpu: { target: number; simulator: number; client: number };
+  targetCpuUsPerRequest: number;
+  /**
+   * Against the bare server of the same round, median over the rounds (null
+   * without a bare run): drift of the machine falls on both sides of a ratio.
+   */
+  vsBare: { requestsPerSecond: number; p99: number } | null;
   notes: string[];
 }
 
@@ -50,12 +56,26 @@ function median(values: readonly number[]): number {
   if (values.length === 0) return 0;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 export function summarize(runs: readonly RunResult[]): Map<ScenarioId, ScenarioSummary> {
   const byScenario = new Map<ScenarioId, RunResult[]>();
   for (const run of runs) byScenario.set(run.scenario, [...(byScenario.get(run.scenario) ?? []), run]);
+  const bareOfRound = new Map(runs.filter((r) => r.scenario === 'bare').map((r) => [r.round, r] as const));
+  const vsBare = (list: readonly RunResult[]): ScenarioSummary['vsBare'] => {
+    const pairs = list.flatMap((run) => {
+      const bare = bareOfRound.get(run.round);
+      return bare && bare.requestsPerSecond > 0 && bare.p99Ms > 0 ? [{ run, bare }] : [];
+    });
+    if (pairs.length === 0) return null;
+    return {
+      requestsPerSecond: median(pairs.map(({ run, bare }) => run.requestsPerSecond / bare.requestsPerSecond)),
+      p99: median(pairs.map(({ run, bare }) => run.p99Ms / bare.p99Ms)),
+    };
+  };
   const summaries = new Map<ScenarioId, ScenarioSummary>();
   for (const [scenario, list] of byScenario) {
     const statusCodes: Record<string, number> = {};
@@ -78,6 +98,8 @@ export function summarize(runs: readonly RunResult[]): Map<ScenarioId, ScenarioS
         simulator: median(list.map((r) => r.cpu.simulator)),
         client: median(list.map((r) => r.cpu.client)),
       },
+      targetCpuUsPerRequest: median(list.map((r) => r.targetCpuUsPerRequest)),
+      vsBare: vsBare(list),
       notes: [...new Set(list.flatMap((r) => r.notes))],
     });
   }
@@ -142,26 +164,18 @@ export const TARGETS = {
 
 export function verdicts(summaries: Map<ScenarioId, ScenarioSummary>, micro: readonly MicroResult[]): Verdict[] {
   const out: Verdict[] = [];
-  const bare = summaries.get('bare');
   const me = summaries.get('me');
   const login0 = summaries.get('login-0ms');
   const login100 = summaries.get('login-100ms');
   const x = (v: number): string => `${v.toFixed(2)}×`;
-  if (bare && me) {
-    out.push(
-      atLeast('GET /v1/me req/s ≥ 40% of bare', me.requestsPerSecond / bare.requestsPerSecond, TARGETS.meRatio, pct),
-    );
-    out.push(atMost('GET /v1/me p99 ≤ 4× bare p99', me.p99Ms / bare.p99Ms, TARGETS.meP99Factor, x));
-    out.push(zeroErrors('GET /v1/me zero errors', me));
+  if (me?.vsBare) {
+    out.push(atLeast('GET /v1/me req/s ≥ 40% of bare', me.vsBare.requestsPerSecond, TARGETS.meRatio, pct));
+    out.push(atMost('GET /v1/me p99 ≤ 4× bare p99', me.vsBare.p99, TARGETS.meP99Factor, x));
   }
-  if (bare && login0) {
+  if (me) out.push(zeroErrors('GET /v1/me zero errors', me));
+  if (login0?.vsBare) {
     out.push(
-      atLeast(
-        'login, 0 ms upstream: req/s ≥ 5% of bare',
-        login0.requestsPerSecond / bare.requestsPerSecond,
-        TARGETS.login0Ratio,
-        pct,
-      ),
+      atLeast('login, 0 ms upstream: req/s ≥ 5% of bare', login0.vsBare.requestsPerSecond, TARGETS.login0Ratio, pct),
     );
   }
   if (login0) out.push(zeroErrors('login, 0 ms upstream: zero errors', login0));
@@ -190,7 +204,12 @@ export function verdicts(summaries: Map<ScenarioId, ScenarioSummary>, micro: rea
   if (service.length > 0) {
     const peak = Math.max(...service.map((s) => s.peakRssBytes));
     out.push(
-      atMost('service peak RSS ≤ 140 MiB (every scenario)', peak, TARGETS.peakRssBytes, (v) => `${(v / MIB).toFixed(1)} MiB`),
+      atMost(
+        'service peak RSS ≤ 140 MiB (every scenario)',
+        peak,
+        TARGETS.peakRssBytes,
+        (v) => `${(v / MIB).toFixed(1)} MiB`,
+      ),
     );
   }
   for (const m of micro.filter((r) => r.judged)) {
@@ -214,27 +233,23 @@ const fixed = (v: number, digits = 0): string =>
   v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 export function loadTable(summaries: Map<ScenarioId, ScenarioSummary>): string {
-  const bare = summaries.get('bare');
   const rows = [
-    '| scenario | conns | req/s | vs bare | p50 ms | p99 ms | p99 vs bare | errors | non-2xx | peak RSS | CPU: target / simulator / load generator |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| scenario | conns | req/s | vs bare | p50 ms | p99 ms | p99 vs bare | errors | non-2xx | peak RSS | CPU µs/req | CPU: target / simulator / load generator |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const s of summaries.values()) {
     const isBare = s.scenario === 'bare';
-    const vs = bare && !isBare ? pct(s.requestsPerSecond / bare.requestsPerSecond) : '—';
-    const p99vs = bare && !isBare ? `${(s.p99Ms / bare.p99Ms).toFixed(2)}×` : '—';
+    const vs = s.vsBare && !isBare ? pct(s.vsBare.requestsPerSecond) : '—';
+    const p99vs = s.vsBare && !isBare ? `${s.vsBare.p99.toFixed(2)}×` : '—';
     rows.push(
-      `| ${TITLES[s.scenario]} | ${s.connections} | ${fixed(s.requestsPerSecond)} | ${vs} | ${fixed(s.p50Ms, 2)} | ${fixed(s.p99Ms, 2)} | ${p99vs} | ${s.errors} | ${s.non2xx} | ${(s.peakRssBytes / MIB).toFixed(1)} MiB | ${fixed(s.cpu.target)}% / ${fixed(s.cpu.simulator)}% / ${fixed(s.cpu.client)}% |`,
+      `| ${TITLES[s.scenario]} | ${s.connections} | ${fixed(s.requestsPerSecond)} | ${vs} | ${fixed(s.p50Ms, 2)} | ${fixed(s.p99Ms, 2)} | ${p99vs} | ${s.errors} | ${s.non2xx} | ${(s.peakRssBytes / MIB).toFixed(1)} MiB | ${fixed(s.targetCpuUsPerRequest)} | ${fixed(s.cpu.target)}% / ${fixed(s.cpu.simulator)}% / ${fixed(s.cpu.client)}% |`,
     );
   }
   return rows.join('\n');
 }
 
 export function microTable(micro: readonly MicroResult[]): string {
-  const rows = [
-    '| operation | wrapper | raw primitive | ratio | raw baseline does |',
-    '|---|---:|---:|---:|---|',
-  ];
+  const rows = ['| operation | wrapper | raw primitive | ratio | raw baseline does |', '|---|---:|---:|---:|---|'];
   for (const m of micro) {
     const ns = (v: number): string => (v >= 10_000 ? `${fixed(v / 1000, 1)} µs` : `${fixed(v)} ns`);
     rows.push(`| ${m.name} | ${ns(m.wrapperNs)} | ${ns(m.rawNs)} | ${m.ratio.toFixed(2)}× | ${m.raw} |`);
@@ -250,15 +265,18 @@ export function verdictTable(list: readonly Verdict[]): string {
 
 function roundsTable(runs: readonly RunResult[]): string {
   const rows = [
-    '| round | scenario | req/s | p50 ms | p99 ms | max ms | requests | errors | non-2xx | status codes | peak RSS |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|',
+    '| round | scenario | req/s | vs bare | p50 ms | p99 ms | max ms | requests | errors | non-2xx | status codes | peak RSS |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
   ];
+  const bareOfRound = new Map(runs.filter((r) => r.scenario === 'bare').map((r) => [r.round, r] as const));
   for (const r of runs) {
+    const bare = bareOfRound.get(r.round);
+    const vs = bare && r.scenario !== 'bare' ? pct(r.requestsPerSecond / bare.requestsPerSecond) : '—';
     const codes = Object.entries(r.statusCodes)
       .map(([code, count]) => `${code}: ${count}`)
       .join(', ');
     rows.push(
-      `| ${r.round} | ${r.scenario} | ${fixed(r.requestsPerSecond)} | ${fixed(r.p50Ms, 2)} | ${fixed(r.p99Ms, 2)} | ${fixed(r.maxMs, 1)} | ${r.requests} | ${r.errors} | ${r.non2xx} | ${codes} | ${(r.peakRssBytes / MIB).toFixed(1)} MiB |`,
+      `| ${r.round} | ${r.scenario} | ${fixed(r.requestsPerSecond)} | ${vs} | ${fixed(r.p50Ms, 2)} | ${fixed(r.p99Ms, 2)} | ${fixed(r.maxMs, 1)} | ${r.requests} | ${r.errors} | ${r.non2xx} | ${codes} | ${(r.peakRssBytes / MIB).toFixed(1)} MiB |`,
     );
   }
   return rows.join('\n');
@@ -269,7 +287,19 @@ export interface ReportInput {
   date: Date;
   command: string;
   machine: Machine;
-  settings: { rounds: number; durationSeconds: number; warmupSeconds: number; microTimeMs: number; microRounds: number };
+  settings: {
+    rounds: number;
+    durationSeconds: number;
+    warmupSeconds: number;
+    microTimeMs: number;
+    microRounds: number;
+    /** node flags of the service process (none: as shipped) */
+    serviceFlags?: readonly string[];
+    /** the service CLI script when not this checkout's */
+    serviceCli?: string;
+  };
+  /** os.loadavg() before and after the run: other work on the machine shows here */
+  loadAverage: { before: number[]; after: number[] };
   runs: readonly RunResult[];
   serviceHwmBytes: number;
   micro: readonly MicroResult[];
@@ -283,14 +313,20 @@ export function renderReport(input: ReportInput): string {
   const misses = list.filter((v) => !v.pass);
   const m = input.machine;
   const s = input.settings;
+  const flags =
+    s.serviceFlags && s.serviceFlags.length > 0
+      ? `node flags \`${s.serviceFlags.join(' ')}\``
+      : 'no node flags (as shipped)';
+  const build = s.serviceCli ? `\`${s.serviceCli} serve\`` : '`wxlogin serve` from `packages/server/dist`';
   const parts = [
     `# wxlogin benchmark — ${input.date.toISOString().slice(0, 10)} (${input.mode})`,
     '',
     `- Machine: ${m.cores} cores (${m.cpuModel}), ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB memory, Linux ${m.kernel}`,
     `- Node ${m.node}`,
+    `- Load average (1, 5, 15 min) before the run: ${input.loadAverage.before.map((x) => x.toFixed(2)).join(', ')}; after: ${input.loadAverage.after.map((x) => x.toFixed(2)).join(', ')} (well above 0 before the run means other work competed for the cores)`,
     `- Command: \`${input.command}\``,
-    `- Load: ${s.rounds} round(s) × ${s.durationSeconds} s per scenario, after ${s.warmupSeconds} s of warm-up each; scenarios interleaved (every scenario in turn, then again); medians over the rounds.`,
-    '- Service: `wxlogin serve` from `packages/server/dist` in its own process; SQLite in a temporary folder; `LOG_LEVEL=warn` (at `info` the service writes one log line per request); `RATE_LIMIT_*=0` (all load comes from one address). WeChat is the simulator, in its own process on the same machine. The load generator (autocannon) runs in the benchmark process, so the service, the simulator and the load generator share the same cores.',
+    `- Load: ${s.rounds} round(s) × ${s.durationSeconds} s per scenario, after ${s.warmupSeconds} s of warm-up each; scenarios interleaved (every scenario in turn, then again); medians over the rounds; "vs bare" is the median of each round's ratio to the bare server of the same round.`,
+    `- Service: ${build} in its own process, ${flags}; SQLite in a temporary folder; \`LOG_LEVEL=warn\` (at \`info\` the service writes one log line per request); \`RATE_LIMIT_*=0\` (all load comes from one address). WeChat is the simulator, in its own process on the same machine. The load generator (autocannon) runs in the benchmark process, so the service, the simulator and the load generator share the same cores.`,
     `- Reference: a bare \`node:http\` server answering a fixed small JSON, in its own process, measured in the same run.`,
     '',
     '## Verdicts',
@@ -310,7 +346,7 @@ export function renderReport(input: ReportInput): string {
   if (notes.length > 0) parts.push('Harness notes:', '', ...notes, '');
   if (input.micro.length > 0) {
     parts.push(
-      '## Micro-benchmarks (median of rounds, mean time per call)',
+      '## Micro-benchmarks (median time per call, median of rounds)',
       '',
       `tinybench, ${s.microRounds} round(s) of ${s.microTimeMs} ms per task, wrapper and raw in turn.`,
       '',

@@ -6,10 +6,13 @@
  * Options: --short, --rounds N, --duration S, --warmup S,
  * --scenarios me,login-0ms,…, --no-micro, --no-load, --micro-time MS,
  * --profile (writes the service's CPU profile to bench/.tmp/profiles),
+ * --service-flags="<node flags>" (e.g. heap limits for the service process; note the =),
+ * --service-cli PATH (another build's packages/server/dist/cli.js, to compare),
  * --no-write (print only).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type RunResult, SCENARIO_IDS, type ScenarioId } from './load.js';
 import { type MicroResult, runMicro } from './micro.js';
@@ -28,6 +31,8 @@ const { values } = parseArgs({
     'no-load': { type: 'boolean', default: false },
     'micro-time': { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'service-flags': { type: 'string' },
+    'service-cli': { type: 'string' },
     'no-write': { type: 'boolean', default: false },
   },
   allowPositionals: false,
@@ -44,11 +49,12 @@ const settings = {
   rounds: number(values.rounds, mode === 'short' ? 2 : 3),
   durationSeconds: number(values.duration, mode === 'short' ? 3 : 10),
   warmupSeconds: number(values.warmup, mode === 'short' ? 1 : 3),
-  microTimeMs: number(values['micro-time'], mode === 'short' ? 100 : 500),
-  microRounds: mode === 'short' ? 2 : 3,
+  microTimeMs: number(values['micro-time'], mode === 'short' ? 40 : 100),
+  microRounds: mode === 'short' ? 7 : 15,
 };
 const scenarios = (values.scenarios?.split(',') ?? SCENARIO_IDS).map((id) => {
-  if (!SCENARIO_IDS.includes(id as ScenarioId)) throw new TypeError(`unknown scenario ${id} (${SCENARIO_IDS.join(', ')})`);
+  if (!SCENARIO_IDS.includes(id as ScenarioId))
+    throw new TypeError(`unknown scenario ${id} (${SCENARIO_IDS.join(', ')})`);
   return id as ScenarioId;
 });
 const log = (line: string): void => {
@@ -63,6 +69,8 @@ const command =
     ? `npm run ${lifecycle}${extra.length > 0 ? ` -- ${extra.join(' ')}` : ''}`
     : `node bench/dist/run.js${argv.length > 0 ? ` ${argv.join(' ')}` : ''}`;
 
+const serviceFlags = values['service-flags']?.split(' ').filter((flag) => flag !== '') ?? [];
+const loadBefore = loadavg();
 let runs: RunResult[] = [];
 let serviceHwmBytes = 0;
 if (!values['no-load']) {
@@ -71,7 +79,8 @@ if (!values['no-load']) {
   const load = await runLoadSuite({
     ...settings,
     scenarios,
-    ...(values.profile ? { serviceNodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
+    serviceNodeFlags: [...serviceFlags, ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+    ...(values['service-cli'] ? { serviceCli: resolve(values['service-cli']) } : {}),
     log,
   });
   runs = load.runs;
@@ -89,7 +98,12 @@ const report = renderReport({
   date,
   command,
   machine: machineInfo(),
-  settings,
+  settings: {
+    ...settings,
+    serviceFlags,
+    ...(values['service-cli'] ? { serviceCli: resolve(values['service-cli']) } : {}),
+  },
+  loadAverage: { before: loadBefore, after: loadavg() },
   runs,
   serviceHwmBytes,
   micro,

@@ -3,14 +3,7 @@
  * child processes, warms every scenario up, then runs the rounds (every
  * scenario in turn, A B C … A B C …) and stops everything.
  */
-import {
-  createScenarios,
-  type RunResult,
-  runScenario,
-  SCENARIO_IDS,
-  type ScenarioId,
-  type Stack,
-} from './load.js';
+import { createScenarios, type RunResult, runScenario, SCENARIO_IDS, type ScenarioId, type Stack } from './load.js';
 import { assertBuilt, readMemory, startBare, startService, startSimulator } from './processes.js';
 
 export interface LoadSuiteOptions {
@@ -22,6 +15,8 @@ export interface LoadSuiteOptions {
   scenarios?: readonly ScenarioId[];
   /** extra node flags of the service (e.g. --cpu-prof) */
   serviceNodeFlags?: string[];
+  /** another build's service CLI script (default: this checkout's) */
+  serviceCli?: string;
   log?: (line: string) => void;
 }
 
@@ -44,6 +39,7 @@ export async function runLoadSuite(options: LoadSuiteOptions): Promise<LoadSuite
     const service = await startService({
       simulatorUrl: simulator.url,
       ...(options.serviceNodeFlags ? { nodeFlags: options.serviceNodeFlags } : {}),
+      ...(options.serviceCli ? { cli: options.serviceCli } : {}),
     });
     started.push(service);
     const stack: Stack = { service, simulator, bare };

@@ -17,6 +17,8 @@ declare module 'autocannon' {
     connections?: number;
     /** seconds */
     duration?: number;
+    /** stop after this many requests (instead of after `duration`) */
+    amount?: number;
     pipelining?: number;
     /** seconds */
     timeout?: number;

@@ -22,7 +22,7 @@ describe('WXLOGIN_SECRET rotation', () => {
 
       // without the old secret, the sealed signing key cannot be opened: start-up fails loudly
       await expect(startStack({ simulator: sim, overrides: { databaseUrl, secret: newSecret } })).rejects.toThrow(
-        /sealed value cannot be opened/,
+        /WXLOGIN_SECRET cannot open the stored signing keys/,
       );
 
       const after = await startStack({

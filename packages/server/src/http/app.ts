@@ -11,7 +11,7 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
-import { type DestinationStream, type Logger, pino } from 'pino';
+import { type Bindings, type DestinationStream, type Logger, levels, pino } from 'pino';
 import type { Config } from '../config/config.js';
 import type { Runtime, RuntimeDeps } from '../runtime.js';
 import { installErrorHandling } from './errors.js';
@@ -54,10 +54,76 @@ export function createLogger(config: Pick<Config, 'logLevel'>, stream?: Destinat
   );
 }
 
+type LogMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+type ChildOptions = Parameters<FastifyBaseLogger['child']>[1];
+
+/**
+ * A request's logger, made into a pino child (request id bound) on first use:
+ * at the usual levels most requests log nothing, and building a child (its
+ * bindings serialized, redaction wired) costs a few µs on every request.
+ */
+class LazyRequestLogger implements FastifyBaseLogger {
+  #child: FastifyBaseLogger | undefined;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Bindings,
+    private readonly options: ChildOptions,
+  ) {}
+
+  private get logger(): FastifyBaseLogger {
+    this.#child ??= this.parent.child(this.bindings, this.options);
+    return this.#child;
+  }
+
+  get level(): string {
+    return (this.#child ?? this.parent).level;
+  }
+
+  set level(level: string) {
+    this.logger.level = level;
+  }
+
+  private enabled(method: LogMethod): boolean {
+    // 'silent' (and any unknown level) has no value: nothing is enabled
+    return (levels.values[method] ?? 0) >= (levels.values[this.level] ?? Number.POSITIVE_INFINITY);
+  }
+
+  fatal(obj: unknown, msg?: string, ...args: unknown[]): void {
+    if (this.enabled('fatal')) this.logger.fatal(obj, msg, ...args);
+  }
+  error(obj: unknown, msg?: string, ...args: unknown[]): void {
+    if (this.enabled('error')) this.logger.error(obj, msg, ...args);
+  }
+  warn(obj: unknown, msg?: string, ...args: unknown[]): void {
+    if (this.enabled('warn')) this.logger.warn(obj, msg, ...args);
+  }
+  info(obj: unknown, msg?: string, ...args: unknown[]): void {
+    if (this.enabled('info')) this.logger.info(obj, msg, ...args);
+  }
+  debug(obj: unknown, msg?: string, ...args: unknown[]): void {
+    if (this.enabled('debug')) this.logger.debug(obj, msg, ...args);
+  }
+  trace(obj: unknown, msg?: string, ...args: unknown[]): void {
+    if (this.enabled('trace')) this.logger.trace(obj, msg, ...args);
+  }
+  silent(): void {}
+
+  child(bindings: Bindings, options?: ChildOptions): FastifyBaseLogger {
+    return this.logger.child(bindings, options);
+  }
+}
+
 /** One log line per request, when it completes (none when it arrives). */
 class RequestLog extends LogController {
+  constructor(private readonly logger: Logger) {
+    super();
+  }
+
   override incomingRequest(): void {}
   override requestCompleted(_error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    // at warn and above nothing is written: skip building the line
+    if (!this.logger.isLevelEnabled('info')) return;
     request.log.info(
       {
         method: request.method,
@@ -71,10 +137,16 @@ class RequestLog extends LogController {
 }
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
-  const logger: FastifyBaseLogger = createLogger(config, deps.logStream);
+  const logger = createLogger(config, deps.logStream);
+  const loggerInstance: FastifyBaseLogger = logger;
   const app = Fastify({
-    loggerInstance: logger,
-    logController: new RequestLog(),
+    loggerInstance,
+    logController: new RequestLog(logger),
+    // a route or plugin log level or serializers need the child at once
+    childLoggerFactory: (parent, bindings, options) =>
+      options.level === undefined && options.serializers === undefined
+        ? new LazyRequestLogger(parent, bindings, options)
+        : parent.child(bindings, options),
     requestIdHeader: false,
     genReqId: (request) => {
       const presented = request.headers['x-request-id'];
@@ -86,8 +158,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   app.removeContentTypeParser('text/plain');
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   // graceful shutdown: requests in flight finish, and their keep-alive connections close after them
   let closing = false;

@@ -7,7 +7,7 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { Ajv } from 'ajv';
-import type { FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config/config.js';
 import { ApiError } from '../errors.js';
 import { createRuntime, type Runtime, type RuntimeDeps } from '../runtime.js';
@@ -35,6 +35,36 @@ function createValidator(): Ajv {
   return new Ajv({ coerceTypes: false, removeAdditional: true, useDefaults: true, allErrors: false, strict: false });
 }
 
+const HELMET_OPTIONS = {
+  contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  crossOriginResourcePolicy: { policy: 'same-site' },
+} as const;
+
+/** Headers of the HTTP exchange itself, not of helmet's policy. */
+const TRANSPORT_HEADERS = new Set(['content-type', 'content-length', 'date', 'connection', 'keep-alive']);
+
+/**
+ * The headers helmet sets with our options. They do not depend on the request,
+ * but @fastify/helmet rebuilds helmet's middleware (re-parsing the CSP
+ * directives) on every request; so they are taken once from a throwaway
+ * instance and then set as a constant.
+ */
+async function securityHeaders(): Promise<Record<string, string>> {
+  const probe = Fastify({ logger: false });
+  try {
+    await probe.register(helmet, { global: true, ...HELMET_OPTIONS });
+    probe.get('/', async () => '');
+    const response = await probe.inject({ method: 'GET', url: '/' });
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (!TRANSPORT_HEADERS.has(name) && typeof value === 'string') headers[name] = value;
+    }
+    return headers;
+  } finally {
+    await probe.close();
+  }
+}
+
 export const wxlogin: FastifyPluginAsync<WxloginPluginOptions> = async (app, options) => {
   const runtime = options.runtime ?? (await createRuntime(options.config, options.deps ?? {}, app.log));
   if (options.runtime === undefined) app.addHook('onClose', async () => runtime.close());
@@ -46,15 +76,12 @@ export const wxlogin: FastifyPluginAsync<WxloginPluginOptions> = async (app, opt
   installErrorHandling(app, { notFound: app.prefix !== '' });
   app.addSchema(ErrorResponse);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Every response carries the same security headers: computed once here, set with the request id in one hook.
+  const headers: Record<string, string> = { 'cache-control': 'no-store', ...(await securityHeaders()) };
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
-    reply.header('cache-control', 'no-store');
-  });
-
-  await app.register(helmet, {
-    global: true,
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    crossOriginResourcePolicy: { policy: 'same-site' },
+    reply.headers(headers);
+    done();
   });
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST', 'PATCH'], maxAge: 600 });

@@ -86,12 +86,13 @@ export class AuthService {
   async login(input: { code: string; appId?: string }): Promise<TokenResponse> {
     const client = this.appFor(input.appId);
     try {
-      const outcome = await this.exchangeCode(client, input.code);
+      const { outcome, user: exchangedBy } = await this.exchangeCode(client, input.code);
       if (!outcome.ok) {
         const { code, message, wechatErrcode } = outcome.error;
         throw new ApiError(code, message, wechatErrcode === undefined ? {} : { wechatErrcode });
       }
-      const user = await this.deps.store.getUser(outcome.userId);
+      // the request that exchanged the code has the user at hand; one that shared its outcome reads it
+      const user = exchangedBy ?? (await this.deps.store.getUser(outcome.userId));
       if (user === null) throw new Error('user vanished after login');
       await this.limitUser(`login:${user.id}`, this.deps.config.rateLimitUserPerMinute);
       const response = await this.issueSession(user, outcome.created);
@@ -103,22 +104,35 @@ export class AuthService {
     }
   }
 
-  /** Exchanges a code with WeChat once, however many requests carry it at the same time. */
-  private async exchangeCode(client: WechatClient, code: string): Promise<CodeOutcome> {
+  /**
+   * Exchanges a code with WeChat once, however many requests carry it at the same time.
+   * The user record comes along only to the request that made the exchange.
+   */
+  private async exchangeCode(
+    client: WechatClient,
+    code: string,
+  ): Promise<{ outcome: CodeOutcome; user: UserRecord | null }> {
     const { state } = this.deps;
     const digest = codeDigest(client.appId, code);
     const claim = await state.claimCode(digest, CODE_IN_FLIGHT_MS);
     if (claim === 'redeemed') {
-      return { ok: false, error: { code: 'code_used', message: 'this code was already used; call wx.login again' } };
+      return {
+        outcome: {
+          ok: false,
+          error: { code: 'code_used', message: 'this code was already used; call wx.login again' },
+        },
+        user: null,
+      };
     }
     if (claim === 'in_flight') {
       const shared = await state.waitForCode(digest, this.deps.config.wechatTimeoutMs * 2 + 1000);
-      if (shared !== null) return shared;
+      if (shared !== null) return { outcome: shared, user: null };
       throw new ApiError('wechat_unavailable', 'the login with this code did not finish; retry with a new code', {
         retryAfterSeconds: 1,
       });
     }
     let outcome: CodeOutcome;
+    let exchangedUser: UserRecord;
     try {
       const session = await client.code2Session(code);
       const now = this.nowSeconds();
@@ -131,6 +145,7 @@ export class AuthService {
       });
       await this.recordSessionKey(user.id, session.sessionKey, now);
       outcome = { ok: true, userId: user.id, created };
+      exchangedUser = user;
     } catch (error) {
       const apiError =
         error instanceof ApiError || isWechatFailure(error) ? fromWechatError(error) : fromStorageFailure(error);
@@ -148,7 +163,7 @@ export class AuthService {
       throw apiError ?? error;
     }
     await state.settleCode(digest, outcome, CODE_REDEEMED_MS);
-    return outcome;
+    return { outcome, user: exchangedUser };
   }
 
   /**

@@ -61,6 +61,8 @@ export class AccessTokens {
   private keys = new Map<string, LoadedKey>();
   private active: LoadedKey | null = null;
   private readonly verified = new Map<string, AccessTokenClaims>();
+  /** First verifications in progress, shared by concurrent requests carrying the same new token. */
+  private readonly verifying = new Map<string, Promise<AccessTokenClaims | null>>();
   private readonly cacheSize: number;
   private lastReload = 0;
   private reloading: Promise<void> | null = null;
@@ -125,7 +127,16 @@ export class AccessTokens {
   private async load(record: SigningKeyRecord): Promise<LoadedKey> {
     const jwk = JSON.parse(record.publicJwk) as JWK;
     const publicKey = await importJWK(jwk, record.alg);
-    const privateJwk = JSON.parse(this.sealer.open(record.privateJwkSealed, SIGNING_KEY_CONTEXT + record.kid)) as JWK;
+    let opened: string;
+    try {
+      opened = this.sealer.open(record.privateJwkSealed, SIGNING_KEY_CONTEXT + record.kid);
+    } catch (cause) {
+      throw new Error(
+        'WXLOGIN_SECRET cannot open the stored signing keys: was the secret changed? Keep the old one in WXLOGIN_PREVIOUS_SECRETS',
+        { cause },
+      );
+    }
+    const privateJwk = JSON.parse(opened) as JWK;
     const privateKey = await importJWK(privateJwk, record.alg);
     return { record, jwk, publicKey: publicKey as Key, privateKey: privateKey as Key };
   }
@@ -163,11 +174,19 @@ export class AccessTokens {
       return null;
     }
     if (token.length > 4096) return null;
-    const claims = await this.verifyFresh(token);
-    if (claims === null) return null;
-    if (this.verified.size >= this.cacheSize) this.evict(nowSeconds);
-    this.verified.set(token, claims);
-    return claims;
+    let pending = this.verifying.get(token);
+    if (pending === undefined) {
+      pending = this.verifyFresh(token).then((claims) => {
+        this.verifying.delete(token);
+        if (claims !== null) {
+          if (this.verified.size >= this.cacheSize) this.evict(this.options.now() / 1000);
+          this.verified.set(token, claims);
+        }
+        return claims;
+      });
+      this.verifying.set(token, pending);
+    }
+    return pending;
   }
 
   /** Drops expired entries, then the oldest ones, to stay under the cache bound. */

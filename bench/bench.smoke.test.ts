@@ -1,0 +1,55 @@
+/**
+ * Keeps the benchmark harness from rotting: every load scenario runs for about
+ * a second against the real service (built packages), every micro-benchmark
+ * briefly, and the report renders. No timing is asserted here: the numbers
+ * only have to exist, and no request may fail.
+ */
+import { describe, expect, it } from 'vitest';
+import { SCENARIO_IDS } from './src/load.js';
+import { runMicro } from './src/micro.js';
+import { machineInfo, renderReport } from './src/report.js';
+import { runLoadSuite } from './src/suite.js';
+
+describe('benchmark harness (smoke)', () => {
+  it('runs every load scenario against the real service with zero errors, and renders the report', async () => {
+    const { runs, serviceHwmBytes } = await runLoadSuite({ rounds: 1, durationSeconds: 1, warmupSeconds: 0 });
+    expect(runs.map((r) => r.scenario)).toEqual(SCENARIO_IDS);
+    for (const run of runs) {
+      expect({ scenario: run.scenario, notes: run.notes, errors: run.errors, non2xx: run.non2xx }).toEqual({
+        scenario: run.scenario,
+        notes: [],
+        errors: 0,
+        non2xx: 0,
+      });
+      expect(run.requests).toBeGreaterThan(0);
+      expect(run.requestsPerSecond).toBeGreaterThan(0);
+      expect(run.p50Ms).toBeGreaterThan(0);
+      expect(run.p99Ms).toBeGreaterThanOrEqual(run.p50Ms);
+      expect(run.peakRssBytes).toBeGreaterThan(0);
+      expect(Object.keys(run.statusCodes)).toEqual(['200']);
+    }
+    expect(serviceHwmBytes).toBeGreaterThan(0);
+
+    const micro = await runMicro({ timeMs: 20, rounds: 1 });
+    expect(micro.length).toBeGreaterThanOrEqual(6);
+    for (const m of micro) {
+      expect(m.wrapperNs).toBeGreaterThan(0);
+      expect(m.rawNs).toBeGreaterThan(0);
+    }
+
+    const report = renderReport({
+      mode: 'short',
+      date: new Date(),
+      command: 'vitest',
+      machine: machineInfo(),
+      settings: { rounds: 1, durationSeconds: 1, warmupSeconds: 0, microTimeMs: 20, microRounds: 1 },
+      loadAverage: { before: [0, 0, 0], after: [0, 0, 0] },
+      runs,
+      serviceHwmBytes,
+      micro,
+    });
+    expect(report).toContain('## Verdicts');
+    expect(report).toContain('GET /v1/me');
+    expect(report).not.toContain('NaN');
+  }, 180_000);
+});

@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSealer } from '../crypto/seal.js';
+import { createSqliteStore } from '../store/sqlite.js';
+import type { Store } from '../store/types.js';
+import { AccessTokens } from './access-tokens.js';
+
+type Spied = { verifyFresh(token: string): Promise<unknown> };
+
+describe('AccessTokens', () => {
+  const stores: Store[] = [];
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+  });
+
+  async function make(now: () => number = Date.now): Promise<AccessTokens> {
+    const store = createSqliteStore({ path: ':memory:' });
+    stores.push(store);
+    await store.migrate();
+    const tokens = new AccessTokens(store, createSealer([randomBytes(32).toString('base64')]), {
+      issuer: 'wxlogin',
+      audience: 'wxlogin',
+      ttlSeconds: 60,
+      alg: 'EdDSA',
+      now,
+    });
+    await tokens.init();
+    return tokens;
+  }
+
+  it('verifies a new token once for any number of concurrent callers, then serves it from the cache', async () => {
+    const tokens = await make();
+    const token = await tokens.sign({ userId: 'u1', sessionId: 's1', appId: 'wx0123456789abcdef', openId: 'o1' });
+    const proto = AccessTokens.prototype as unknown as Spied;
+    const original = proto.verifyFresh;
+    let calls = 0;
+    proto.verifyFresh = function (this: Spied, value: string) {
+      calls += 1;
+      return original.call(this, value);
+    };
+    try {
+      const results = await Promise.all(Array.from({ length: 50 }, () => tokens.verify(token)));
+      expect(calls).toBe(1);
+      for (const claims of results) expect(claims).toMatchObject({ sub: 'u1', sid: 's1', openid: 'o1' });
+      await tokens.verify(token);
+      expect(calls).toBe(1);
+      expect(await tokens.verify(`${token}x`)).toBeNull();
+      expect(calls).toBe(2);
+    } finally {
+      proto.verifyFresh = original;
+    }
+  });
+
+  it('stops accepting a cached token at its expiry', async () => {
+    let t = Date.now();
+    const tokens = await make(() => t);
+    const token = await tokens.sign({ userId: 'u1', sessionId: 's1', appId: 'wx0123456789abcdef', openId: 'o1' });
+    expect(await tokens.verify(token)).not.toBeNull();
+    t += 61_000;
+    expect(await tokens.verify(token)).toBeNull();
+  });
+});
