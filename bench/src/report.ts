@@ -30,20 +30,23 @@ export function machineInfo(): Machine {
   };
 }
 
-export interface ScenarioSummary {
+/** Medians over the rounds of a scenario's runs. */
+export interface ScenarioSummary
+  extends Pick<
+    RunResult,
+    | 'requestsPerSecond'
+    | 'p50Ms'
+    | 'p99Ms'
+    | 'errors'
+    | 'non2xx'
+    | 'statusCodes'
+    | 'peakRssBytes'
+    | 'cpu'
+    | 'targetCpuUsPerRequest'
+  > {
   scenario: ScenarioId;
   connections: number;
   rounds: number;
-  /** medians over the rounds */
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
-  non2xx: number;
-  statusCodes: Record<string, number>;
-  peakRssBytes: number;
-  cpu: { target: number; simulator: number; client: number };
-  targetCpuUsPerRequest: number;
   /**
    * Against the bare server of the same round, median over the rounds (null
    * without a bare run): drift of the machine falls on both sides of a ratio.

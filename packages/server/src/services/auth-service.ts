@@ -12,8 +12,6 @@ import {
   type WechatClient,
   WechatError,
 } from '@wxlogin/wechat';
-import type { Config } from '../config/config.js';
-import type { Sealer } from '../crypto/seal.js';
 import {
   codeDigest,
   issueRefreshToken,
@@ -23,11 +21,10 @@ import {
   secretMatches,
 } from '../crypto/tokens.js';
 import { ApiError, fromStorageFailure, fromWechatError } from '../errors.js';
-import type { Metrics } from '../metrics.js';
-import type { RevocationList } from '../state/revocations.js';
-import type { CodeOutcome, SharedState } from '../state/types.js';
-import type { SessionRecord, Store, UserRecord } from '../store/types.js';
-import type { AccessTokenClaims, AccessTokens } from '../tokens/access-tokens.js';
+import type { Runtime } from '../runtime.js';
+import type { CodeOutcome } from '../state/types.js';
+import type { SessionRecord, UserRecord } from '../store/types.js';
+import type { AccessTokenClaims } from '../tokens/access-tokens.js';
 
 /** How long a claimed code may stay in flight before another request may try it (ms). */
 const CODE_IN_FLIGHT_MS = 30_000;
@@ -40,16 +37,9 @@ export interface ServiceLogger {
   error(obj: object, msg?: string): void;
 }
 
-export interface AuthServiceDeps {
-  config: Config;
-  store: Store;
-  state: SharedState;
-  sealer: Sealer;
-  tokens: AccessTokens;
-  revocations: RevocationList;
-  /** One WeChat client per configured app. */
-  wechat: ReadonlyMap<string, WechatClient>;
-  metrics: Metrics;
+/** The runtime's parts the service works with, plus logging, clock and randomness. */
+export interface AuthServiceDeps
+  extends Pick<Runtime, 'config' | 'store' | 'state' | 'sealer' | 'tokens' | 'revocations' | 'wechat' | 'metrics'> {
   logger: ServiceLogger;
   now: () => number;
   random: RandomBytes;
