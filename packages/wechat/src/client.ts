@@ -26,6 +26,11 @@ export interface WechatClientOptions {
   tokenCache?: TokenCache;
   /** @default fetch from undici with a keep-alive Agent (pooled connections, reused) */
   fetch?: typeof globalThis.fetch;
+  /**
+   * Most pooled keep-alive connections to WeChat when no `fetch` is given: concurrent calls beyond it
+   * queue, so at ~100 ms per call it bounds logins per second near 10× this number. @default 512
+   */
+  maxConnections?: number;
   /** clock in ms; @default Date.now */
   now?: () => number;
   /** [0,1) for backoff jitter; @default Math.random */
@@ -90,7 +95,7 @@ export function createWechatClient(options: WechatClientOptions): WechatClient {
   const settings = resolveOptions(options);
   const credentials = { appId: settings.appId, secret: settings.secret };
   // Only an agent this client created is closed by close(); an injected fetch belongs to the caller.
-  const keepAlive = options.fetch ? null : createKeepAliveFetch();
+  const keepAlive = options.fetch ? null : createKeepAliveFetch(options.maxConnections);
   const fetchImpl = options.fetch ?? keepAlive?.fetch ?? globalThis.fetch;
   const http: HttpContext = {
     baseUrl: settings.baseUrl,

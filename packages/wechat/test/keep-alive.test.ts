@@ -13,11 +13,13 @@ afterEach(async () => {
 });
 
 /** A tiny jscode2session stand-in that counts TCP connections. */
-async function start(): Promise<{ url: string; connections: () => number }> {
+async function start(delayMs = 0): Promise<{ url: string; connections: () => number }> {
   let connections = 0;
   const server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end('{"session_key":"tQY+38pdTVnAIWCBNiM1+A==","openid":"o1"}');
+    setTimeout(() => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('{"session_key":"tQY+38pdTVnAIWCBNiM1+A==","openid":"o1"}');
+    }, delayMs);
   });
   server.on('connection', () => connections++);
   servers.push(server);
@@ -37,6 +39,24 @@ describe('default keep-alive fetch', () => {
     expect(server.connections()).toBeLessThanOrEqual(2);
     await client.close();
     await expect(client.code2Session('after-close')).rejects.toMatchObject({ name: 'WechatError', code: 'network' });
+  });
+
+  it('opens at most maxConnections sockets, and as many as concurrency needs up to it', async () => {
+    const server = await start(50);
+    const small = createWechatClient({
+      appId: 'wx0123456789abcdef',
+      secret: 'x'.repeat(32),
+      baseUrl: server.url,
+      maxConnections: 2,
+    });
+    await Promise.all(Array.from({ length: 8 }, (_, i) => small.code2Session(`code-${i}`)));
+    expect(server.connections()).toBe(2);
+    await small.close();
+    const other = await start(50);
+    const roomy = createWechatClient({ appId: 'wx0123456789abcdef', secret: 'x'.repeat(32), baseUrl: other.url });
+    await Promise.all(Array.from({ length: 200 }, (_, i) => roomy.code2Session(`code-${i}`)));
+    expect(other.connections()).toBe(200);
+    await roomy.close();
   });
 
   it('close() leaves an injected fetch alone', async () => {
