@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root (this file lives in bench/src, or bench/dist once built). */
@@ -72,13 +72,15 @@ async function waitReady(url: string, child: ChildProcess, name: string, output:
 
 async function startChild(options: {
   name: string;
+  /** The program to run; node by default. */
+  command?: string;
   args: string[];
   env: Record<string, string>;
   port: number;
   readyPath: string;
   cwd?: string;
 }): Promise<Child> {
-  const child = spawn(process.execPath, options.args, {
+  const child = spawn(options.command ?? process.execPath, options.args, {
     cwd: options.cwd ?? REPO_ROOT,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -160,9 +162,16 @@ export async function startBare(): Promise<Child> {
 
 export interface ServiceOptions {
   simulatorUrl: string;
-  /** The service's CLI script (default: packages/server/dist/cli.js of this checkout), e.g. a baseline build to compare. */
+  /**
+   * The service's CLI script (default: packages/server/dist/cli.js of this
+   * checkout), e.g. a baseline build to compare. It is started through the
+   * `wxlogin` command of the same package (`../bin/wxlogin.js`).
+   */
   cli?: string;
-  /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=…'] */
+  /**
+   * Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=…'], passed in
+   * WXLOGIN_NODE_FLAGS: heap flags among them replace the command's defaults.
+   */
   nodeFlags?: string[];
   /** Extra or overriding environment of the service. */
   env?: Record<string, string>;
@@ -173,7 +182,8 @@ export interface Service extends Child {
 }
 
 /**
- * Starts `wxlogin serve` exactly as an operator would, configured through the
+ * Starts `wxlogin serve` exactly as an operator would (the `wxlogin` command,
+ * with the node flags it ships with), configured through the
  * environment: SQLite in a fresh temporary folder, LOG_LEVEL=warn (at info,
  * pino writes one line per request), rate limits off (RATE_LIMIT_* = 0; the
  * benchmark sends everything from one address).
@@ -184,9 +194,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   try {
     const child = await startChild({
       name: 'wxlogin serve',
-      args: [...(options.nodeFlags ?? []), options.cli ?? SERVICE_CLI, 'serve'],
+      command: join(dirname(options.cli ?? SERVICE_CLI), '..', 'bin', 'wxlogin.js'),
+      args: ['serve'],
       env: {
         ...baseEnv(),
+        ...(options.nodeFlags && options.nodeFlags.length > 0
+          ? { WXLOGIN_NODE_FLAGS: options.nodeFlags.join(' ') }
+          : {}),
         NODE_ENV: 'production',
         PORT: String(port),
         HOST: '127.0.0.1',

@@ -296,7 +296,7 @@ export interface ReportInput {
     warmupSeconds: number;
     microTimeMs: number;
     microRounds: number;
-    /** node flags of the service process (none: as shipped) */
+    /** node flags given to the service's command in WXLOGIN_NODE_FLAGS (none: as shipped) */
     serviceFlags?: readonly string[];
     /** the service CLI script when not this checkout's */
     serviceCli?: string;
@@ -318,9 +318,11 @@ export function renderReport(input: ReportInput): string {
   const s = input.settings;
   const flags =
     s.serviceFlags && s.serviceFlags.length > 0
-      ? `node flags \`${s.serviceFlags.join(' ')}\``
-      : 'no node flags (as shipped)';
-  const build = s.serviceCli ? `\`${s.serviceCli} serve\`` : '`wxlogin serve` from `packages/server/dist`';
+      ? `with \`WXLOGIN_NODE_FLAGS="${s.serviceFlags.join(' ')}"\``
+      : 'with the node flags it ships with (`--max-semi-space-size=4 --max-old-space-size=128`)';
+  const build = s.serviceCli
+    ? `\`${s.serviceCli} serve\` (through the \`wxlogin\` command beside it)`
+    : '`wxlogin serve` (the `packages/server/bin/wxlogin.js` command, running `packages/server/dist`)';
   const parts = [
     `# wxlogin benchmark — ${input.date.toISOString().slice(0, 10)} (${input.mode})`,
     '',

@@ -13,6 +13,7 @@ import { AuthService, type ServiceLogger } from './services/auth-service.js';
 import { createMemoryState } from './state/memory.js';
 import { RevocationList } from './state/revocations.js';
 import type { SharedState } from './state/types.js';
+import { UserCache } from './state/user-cache.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 import { AccessTokens } from './tokens/access-tokens.js';
@@ -41,6 +42,8 @@ export interface Runtime {
   sealer: Sealer;
   tokens: AccessTokens;
   revocations: RevocationList;
+  /** Users read by authenticated requests, dropped on every change signalled by any instance. */
+  users: UserCache;
   wechat: ReadonlyMap<string, WechatClient>;
   metrics: Metrics;
   service: AuthService;
@@ -55,6 +58,8 @@ export interface Runtime {
 
 /** How often the runtime runs `maintain()` (ms). */
 const MAINTENANCE_INTERVAL_MS = 60_000;
+/** How long a cached user is served at most (ms); changes drop it long before, through the user-change signal. */
+const USER_CACHE_MAX_AGE_MS = 60_000;
 
 export function defaultWechatClient(
   deps: Pick<RuntimeDeps, 'fetch' | 'now' | 'tokenCache'> = {},
@@ -105,12 +110,15 @@ export async function createRuntime(config: Config, deps: RuntimeDeps, logger: S
     const revocations = new RevocationList(store, state, config.accessTokenTtlSeconds * 1000, now);
     await revocations.start();
     closers.push(async () => revocations.stop());
+    const users = new UserCache(state, { maxEntries: config.userCacheSize, maxAgeMs: USER_CACHE_MAX_AGE_MS, now });
+    users.start();
+    closers.push(async () => users.stop());
     const makeClient = deps.wechatClient ?? defaultWechatClient(deps);
     const wechat = new Map(config.apps.map((app) => [app.appId, makeClient(app, config, metrics)] as const));
     closers.push(async () => {
       await Promise.all([...wechat.values()].map((client) => client.close()));
     });
-    const parts = { config, store, state, sealer, tokens, revocations, wechat, metrics };
+    const parts = { config, store, state, sealer, tokens, revocations, users, wechat, metrics };
     const service = new AuthService({ ...parts, logger, now, random });
     const maintain = async (): Promise<void> => {
       const nowSeconds = Math.floor(now() / 1000);

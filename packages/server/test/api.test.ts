@@ -587,14 +587,21 @@ describe('configured behaviour', () => {
     expect(Number((last as HttpResult).headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
-  it('rate-limits logins per user', async () => {
+  it('rate-limits logins per user; a refused login opens no session but keeps the rotated session key', async () => {
     stack = await startStack({ overrides: { rateLimitUserPerMinute: 2 } });
+    const first = await stack.login('same');
     await stack.login('same');
-    await stack.login('same');
+    stack.sim.rotateSessionKey(DEV_APP.appId, first.user.openid);
     const third = await stack.request('POST', '/v1/auth/login', {
       body: { code: stack.sim.mintLoginCode({ user: 'same' }).code },
     });
     expectError(third, 429, 'rate_limited');
+    const { store, sealer } = stack.runtime;
+    expect(await store.countActiveSessions(Math.floor(Date.now() / 1000))).toBe(2);
+    const keys = await store.getSessionKeys(first.user.id);
+    expect(sealer.open(keys?.current ?? '', `session-key:${first.user.id}`)).toBe(
+      stack.sim.sessionKeyOf(DEV_APP.appId, first.user.openid),
+    );
   });
 
   it('admin API works with the admin token', async () => {
@@ -647,16 +654,16 @@ describe('configured behaviour', () => {
   it('shares service_unavailable with concurrent duplicates when storage fails after WeChat answered', async () => {
     stack = await startStack();
     const store = stack.runtime.store;
-    const original = store.upsertUserOnLogin.bind(store);
-    store.upsertUserOnLogin = async () => {
-      throw new StoreUnavailableError('upsertUserOnLogin: connection refused');
+    const original = store.recordLogin.bind(store);
+    store.recordLogin = async () => {
+      throw new StoreUnavailableError('recordLogin: connection refused');
     };
     stack.sim.inject({ endpoint: 'jscode2session', delayMs: 100 });
     const { code } = stack.sim.mintLoginCode({ user: 'store-down' });
     const results = await Promise.all(
       [0, 1, 2].map(() => stack?.request('POST', '/v1/auth/login', { body: { code } })),
     );
-    store.upsertUserOnLogin = original;
+    store.recordLogin = original;
     for (const result of results) expectError(result as HttpResult, 503, 'service_unavailable');
     expect(stack.sim.calls('jscode2session')).toBe(1);
   });

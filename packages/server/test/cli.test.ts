@@ -1,9 +1,10 @@
 /**
- * The `wxlogin` command as a user runs it: the built binary in a child process.
+ * The `wxlogin` command as a user runs it: the committed launcher
+ * (`bin/wxlogin.js`, which npm links) running the built CLI in a child process.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const cli = join(root, 'packages/server/dist/cli.js');
+const bin = join(root, 'packages/server/bin/wxlogin.js');
 const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
@@ -27,7 +29,7 @@ function start(
   env: Record<string, string>,
   cwd = root,
 ): { child: ChildProcess; output: () => string; waitFor: (re: RegExp) => Promise<RegExpMatchArray> } {
-  const child = spawn(process.execPath, [cli, ...args], {
+  const child = spawn(bin, args, {
     cwd,
     env: { ...baseEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -76,7 +78,7 @@ afterEach(() => {
 
 describe('wxlogin serve', () => {
   it('refuses to start without configuration: one clear line, non-zero exit', () => {
-    const result = spawnSync(process.execPath, [cli, 'serve'], { env: baseEnv, encoding: 'utf8' });
+    const result = spawnSync(bin, ['serve'], { env: baseEnv, encoding: 'utf8' });
     expect(result.status).toBe(2);
     const lines = result.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -84,7 +86,7 @@ describe('wxlogin serve', () => {
   });
 
   it('names a malformed WXLOGIN_SECRET without echoing it', () => {
-    const result = spawnSync(process.execPath, [cli, 'serve'], {
+    const result = spawnSync(bin, ['serve'], {
       env: { ...baseEnv, WX_APPID: DEV_APP.appId, WX_SECRET: DEV_APP.secret, WXLOGIN_SECRET: 'not-32-bytes' },
       encoding: 'utf8',
     });
@@ -124,6 +126,38 @@ describe('wxlogin serve', () => {
   });
 });
 
+describe('the wxlogin command', () => {
+  /** The node flags of the process that `wxlogin serve` became (the launcher execs node in its place). */
+  async function nodeFlagsOf(env: Record<string, string>): Promise<string[]> {
+    const dir = tempDir();
+    const server = start(['serve'], {
+      WX_APPID: DEV_APP.appId,
+      WX_SECRET: DEV_APP.secret,
+      WXLOGIN_SECRET: randomBytes(32).toString('base64'),
+      WECHAT_API_BASE_URL: 'http://127.0.0.1:9',
+      DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`,
+      PORT: '0',
+      ...env,
+    });
+    await server.waitFor(/Server listening at/);
+    const argv = readFileSync(`/proc/${server.child.pid}/cmdline`, 'utf8').split('\0');
+    server.child.kill('SIGTERM');
+    await exited(server.child);
+    return argv.filter((arg) => arg.startsWith('--'));
+  }
+
+  it.skipIf(process.platform !== 'linux')('starts Node with a bounded heap, unless the operator sets one', async () => {
+    expect(await nodeFlagsOf({})).toEqual(['--max-semi-space-size=4', '--max-old-space-size=128']);
+    expect(await nodeFlagsOf({ NODE_OPTIONS: '--max-old-space-size=512' })).toEqual([]);
+    expect(await nodeFlagsOf({ WXLOGIN_NODE_FLAGS: '--max-old-space-size=256' })).toEqual(['--max-old-space-size=256']);
+    expect(await nodeFlagsOf({ WXLOGIN_NODE_FLAGS: '--stack-size=2000' })).toEqual([
+      '--max-semi-space-size=4',
+      '--max-old-space-size=128',
+      '--stack-size=2000',
+    ]);
+  });
+});
+
 describe('wxlogin migrate and keys rotate', () => {
   it('apply migrations and rotate the signing key on a database', () => {
     const dir = tempDir();
@@ -135,19 +169,19 @@ describe('wxlogin migrate and keys rotate', () => {
       DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`,
       LOG_LEVEL: 'silent',
     };
-    const migrate = spawnSync(process.execPath, [cli, 'migrate'], { env, encoding: 'utf8' });
+    const migrate = spawnSync(bin, ['migrate'], { env, encoding: 'utf8' });
     expect(migrate.status, migrate.stderr).toBe(0);
     expect(migrate.stdout).toContain('migrations applied');
-    const rotate = spawnSync(process.execPath, [cli, 'keys', 'rotate'], { env, encoding: 'utf8' });
+    const rotate = spawnSync(bin, ['keys', 'rotate'], { env, encoding: 'utf8' });
     expect(rotate.status, rotate.stderr).toBe(0);
     expect(rotate.stdout).toMatch(/new signing key [0-9a-f-]{36} is active/);
   });
 
   it('prints help, and refuses an unknown command', () => {
-    const help = spawnSync(process.execPath, [cli, 'help'], { env: baseEnv, encoding: 'utf8' });
+    const help = spawnSync(bin, ['help'], { env: baseEnv, encoding: 'utf8' });
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('wxlogin dev');
-    const unknown = spawnSync(process.execPath, [cli, 'frobnicate'], { env: baseEnv, encoding: 'utf8' });
+    const unknown = spawnSync(bin, ['frobnicate'], { env: baseEnv, encoding: 'utf8' });
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('unknown command "frobnicate"');
   });

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { TokenResponse } from '@wxlogin/protocol';
+import type { Profile, TokenResponse } from '@wxlogin/protocol';
 import { DEV_APP, type Simulator, startSimulator } from '@wxlogin/simulator';
 import { build, type Plugin } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +114,26 @@ describe.skipIf(services === null)('several instances on one PostgreSQL + Redis'
       });
       expect(spent.status).toBe(401);
     }
+  });
+
+  it('a profile change on A reaches the cached profile on B and C within a second', async () => {
+    const [a, b, c] = [instance(0), instance(1), instance(2)];
+    const login = await a.login('carol');
+    const token = { token: login.accessToken };
+    // B and C now hold the user in their caches
+    for (const stack of [b, c]) {
+      const me = await stack.request<Profile>('GET', '/v1/me', token);
+      expect(me.body.nickname).toBeNull();
+    }
+    const updated = await a.request<Profile>('PATCH', '/v1/me', { ...token, body: { nickname: 'Carol' } });
+    expect(updated.status, updated.text).toBe(200);
+    const seenIn = await Promise.all(
+      [b, c].map((stack) =>
+        within(1000, async () => (await stack.request<Profile>('GET', '/v1/me', token)).body.nickname === 'Carol'),
+      ),
+    );
+    console.info(`a profile change reached the other instances in ${seenIn.join(' / ')} ms`);
+    expect(Math.max(...seenIn)).toBeLessThan(1000);
   });
 
   it('the same code sent to A and B at once: one code2Session call, both logged in as the same user', async () => {

@@ -39,7 +39,10 @@ export interface ServiceLogger {
 
 /** The runtime's parts the service works with, plus logging, clock and randomness. */
 export interface AuthServiceDeps
-  extends Pick<Runtime, 'config' | 'store' | 'state' | 'sealer' | 'tokens' | 'revocations' | 'wechat' | 'metrics'> {
+  extends Pick<
+    Runtime,
+    'config' | 'store' | 'state' | 'sealer' | 'tokens' | 'revocations' | 'users' | 'wechat' | 'metrics'
+  > {
   logger: ServiceLogger;
   now: () => number;
   random: RandomBytes;
@@ -51,6 +54,14 @@ export interface Caller {
 }
 
 const sessionKeyContext = (userId: string): string => `session-key:${userId}`;
+const loginLimitKey = (appId: string, openId: string): string => `login:${appId}:${openId}`;
+
+/** A session opened by the login that exchanged the code. */
+interface IssuedSession {
+  user: UserRecord;
+  sessionId: string;
+  refreshToken: string;
+}
 
 export class AuthService {
   constructor(private readonly deps: AuthServiceDeps) {}
@@ -76,16 +87,25 @@ export class AuthService {
   async login(input: { code: string; appId?: string }): Promise<TokenResponse> {
     const client = this.appFor(input.appId);
     try {
-      const { outcome, user: exchangedBy } = await this.exchangeCode(client, input.code);
+      const exchange = await this.exchangeCode(client, input.code);
+      const { outcome } = exchange;
       if (!outcome.ok) {
         const { code, message, wechatErrcode } = outcome.error;
         throw new ApiError(code, message, wechatErrcode === undefined ? {} : { wechatErrcode });
       }
-      // the request that exchanged the code has the user at hand; one that shared its outcome reads it
-      const user = exchangedBy ?? (await this.deps.store.getUser(outcome.userId));
-      if (user === null) throw new Error('user vanished after login');
-      await this.limitUser(`login:${user.id}`, this.deps.config.rateLimitUserPerMinute);
-      const response = await this.issueSession(user, outcome.created);
+      let response: TokenResponse;
+      if (exchange.issued !== null) {
+        // the request that exchanged the code stored its session with the login
+        const { user, sessionId, refreshToken } = exchange.issued;
+        response = await this.tokenResponse(user, sessionId, refreshToken, outcome.created);
+      } else {
+        // a request that shared the outcome of another one reads the user and opens a session of its own
+        const user = await this.deps.store.getUser(outcome.userId);
+        if (user === null) throw new Error('user vanished after login');
+        const limited = await this.userLimit(loginLimitKey(user.appId, user.openId));
+        if (limited !== null) throw limited;
+        response = await this.issueSession(user, outcome.created);
+      }
       this.deps.metrics.logins.inc({ outcome: outcome.created ? 'created' : 'ok' });
       return response;
     } catch (error) {
@@ -96,12 +116,14 @@ export class AuthService {
 
   /**
    * Exchanges a code with WeChat once, however many requests carry it at the same time.
-   * The user record comes along only to the request that made the exchange.
+   * The request that made the exchange records the whole login (user, session
+   * key, new session) in one store transaction and gets its session back in
+   * `issued`; requests that shared the outcome get `issued: null`.
    */
   private async exchangeCode(
     client: WechatClient,
     code: string,
-  ): Promise<{ outcome: CodeOutcome; user: UserRecord | null }> {
+  ): Promise<{ outcome: CodeOutcome; issued: IssuedSession | null }> {
     const { state } = this.deps;
     const digest = codeDigest(client.appId, code);
     const claim = await state.claimCode(digest, CODE_IN_FLIGHT_MS);
@@ -111,31 +133,46 @@ export class AuthService {
           ok: false,
           error: { code: 'code_used', message: 'this code was already used; call wx.login again' },
         },
-        user: null,
+        issued: null,
       };
     }
     if (claim === 'in_flight') {
       const shared = await state.waitForCode(digest, this.deps.config.wechatTimeoutMs * 2 + 1000);
-      if (shared !== null) return { outcome: shared, user: null };
+      if (shared !== null) return { outcome: shared, issued: null };
       throw new ApiError('wechat_unavailable', 'the login with this code did not finish; retry with a new code', {
         retryAfterSeconds: 1,
       });
     }
     let outcome: CodeOutcome;
-    let exchangedUser: UserRecord;
+    let issued: IssuedSession | null = null;
+    let limited: ApiError | null = null;
     try {
       const session = await client.code2Session(code);
       const now = this.nowSeconds();
-      const { user, created } = await this.deps.store.upsertUserOnLogin({
-        id: randomId(this.deps.random),
-        appId: client.appId,
-        openId: session.openId,
-        unionId: session.unionId,
-        now,
+      const { config, random } = this.deps;
+      // over the user's limit, the login still records the session key WeChat just rotated, but opens no session
+      limited = await this.userLimit(loginLimitKey(client.appId, session.openId));
+      const sessionId = randomId(random);
+      const refresh = limited === null ? issueRefreshToken(random) : null;
+      const expiresAt = now + config.refreshTokenTtlSeconds;
+      const { user, created } = await this.deps.store.recordLogin({
+        user: { id: randomId(random), appId: client.appId, openId: session.openId, unionId: session.unionId, now },
+        sessionKey: (userId, current) => this.sessionKeyToSave(userId, session.sessionKey, current),
+        graceSeconds: config.sessionKeyGraceSeconds,
+        session:
+          refresh === null
+            ? null
+            : {
+                id: sessionId,
+                createdAt: now,
+                expiresAt,
+                refreshToken: { id: refresh.id, secretHash: refresh.secretHash, expiresAt },
+              },
       });
-      await this.recordSessionKey(user.id, session.sessionKey, now);
+      // a returning user whose record the login changed (a unionid recorded)
+      if (!created && user.updatedAt === now) await this.userChanged(user.id);
       outcome = { ok: true, userId: user.id, created };
-      exchangedUser = user;
+      if (refresh !== null) issued = { user, sessionId, refreshToken: refresh.token };
     } catch (error) {
       const apiError =
         error instanceof ApiError || isWechatFailure(error) ? fromWechatError(error) : fromStorageFailure(error);
@@ -153,21 +190,28 @@ export class AuthService {
       throw apiError ?? error;
     }
     await state.settleCode(digest, outcome, CODE_REDEEMED_MS);
-    return { outcome, user: exchangedUser };
+    if (limited !== null) throw limited;
+    return { outcome, issued };
   }
 
   /**
-   * Stores the session key WeChat just gave, sealed. Sealing is randomised, so
-   * the same key sealed twice differs: compare plain keys, and save only a new
-   * (or stale-sealed) one, so the real previous key keeps its grace window.
+   * The sealed session key to store for a login, or null when WeChat gave the
+   * current key again. Sealing is randomised, so the same key sealed twice
+   * differs: plain keys are compared, so that the real previous key keeps its
+   * grace window. A current key sealed under an older secret, or one that no
+   * longer opens, is replaced.
    */
-  private async recordSessionKey(userId: string, sessionKey: string, now: number): Promise<void> {
-    const { sealer, store, config } = this.deps;
+  private sessionKeyToSave(userId: string, sessionKey: string, currentSealed: string | null): string | null {
+    const { sealer } = this.deps;
     const context = sessionKeyContext(userId);
-    const existing = await store.getSessionKeys(userId);
-    if (existing !== null && !sealer.isStale(existing.current) && sealer.open(existing.current, context) === sessionKey)
-      return;
-    await store.saveSessionKey(userId, sealer.seal(sessionKey, context), now, config.sessionKeyGraceSeconds);
+    if (currentSealed !== null && !sealer.isStale(currentSealed)) {
+      try {
+        if (sealer.open(currentSealed, context) === sessionKey) return null;
+      } catch {
+        // unreadable: replaced below
+      }
+    }
+    return sealer.seal(sessionKey, context);
   }
 
   private async issueSession(user: UserRecord, created: boolean): Promise<TokenResponse> {
@@ -213,14 +257,15 @@ export class AuthService {
     };
   }
 
-  private async limitUser(key: string, perMinute: number): Promise<void> {
-    if (perMinute <= 0) return;
+  /** Counts a request against the user's per-minute limit: the error to answer once over it, else null. */
+  private async userLimit(key: string): Promise<ApiError | null> {
+    const perMinute = this.deps.config.rateLimitUserPerMinute;
+    if (perMinute <= 0) return null;
     const { count, resetInMs } = await this.deps.state.hit(`user:${key}`, 60_000);
-    if (count > perMinute) {
-      throw new ApiError('rate_limited', 'too many requests for this user; retry later', {
-        retryAfterSeconds: Math.max(1, Math.ceil(resetInMs / 1000)),
-      });
-    }
+    if (count <= perMinute) return null;
+    return new ApiError('rate_limited', 'too many requests for this user; retry later', {
+      retryAfterSeconds: Math.max(1, Math.ceil(resetInMs / 1000)),
+    });
   }
 
   // ── refresh, logout, session ───────────────────────────────────────────
@@ -248,7 +293,8 @@ export class AuthService {
     if (record.expiresAt <= now || session.expiresAt <= now) throw invalid('expired');
     const user = await store.getUser(session.userId);
     if (user === null) throw invalid('no_user');
-    await this.limitUser(`refresh:${user.id}`, config.rateLimitUserPerMinute);
+    const limited = await this.userLimit(`refresh:${user.id}`);
+    if (limited !== null) throw limited;
     if (config.sessionPolicy === 'follow-wechat' && !(await this.wechatAcceptsKey(user))) {
       metrics.refreshes.inc({ outcome: 'wechat_session_expired' });
       throw new ApiError('wechat_session_expired', 'the WeChat session expired; log in again');
@@ -314,8 +360,28 @@ export class AuthService {
     return session;
   }
 
+  /** Writes profile fields of a user, then signals the change to every instance's user cache. */
+  private async updateUser(
+    userId: string,
+    fields: Parameters<AuthServiceDeps['store']['updateUserProfile']>[1],
+  ): Promise<UserRecord | null> {
+    const user = await this.deps.store.updateUserProfile(userId, fields, this.nowSeconds());
+    if (user !== null) await this.userChanged(userId);
+    return user;
+  }
+
+  /** Drops a changed user from the caches; a signal that cannot be sent now is sent when the shared state is back. */
+  private async userChanged(userId: string): Promise<void> {
+    await this.deps.users.changed(userId).catch((error: unknown) => {
+      this.deps.logger.error(
+        { err: error, userId },
+        'user-change signal failed; other instances may serve the old profile for up to a minute',
+      );
+    });
+  }
+
   private async requireUser(caller: Caller): Promise<UserRecord> {
-    const user = await this.deps.store.getUser(caller.claims.sub);
+    const user = await this.deps.users.get(caller.claims.sub, (id) => this.deps.store.getUser(id));
     if (user === null) throw new ApiError('unauthorized', 'the user no longer exists');
     return user;
   }
@@ -327,7 +393,7 @@ export class AuthService {
   }
 
   async updateProfile(caller: Caller, fields: { nickname?: string; avatarUrl?: string }): Promise<Profile> {
-    const user = await this.deps.store.updateUserProfile(caller.claims.sub, fields, this.nowSeconds());
+    const user = await this.updateUser(caller.claims.sub, fields);
     if (user === null) throw new ApiError('unauthorized', 'the user no longer exists');
     return toProfile(user);
   }
@@ -357,7 +423,7 @@ export class AuthService {
       fields.nickname = profile.nickName.slice(0, 64);
     if (typeof profile.avatarUrl === 'string' && profile.avatarUrl.length > 0)
       fields.avatarUrl = profile.avatarUrl.slice(0, 2048);
-    const updated = await this.deps.store.updateUserProfile(user.id, fields, this.nowSeconds());
+    const updated = await this.updateUser(user.id, fields);
     return toProfile(updated ?? user);
   }
 
@@ -394,7 +460,7 @@ export class AuthService {
       };
       if (phone.phoneNumber === '') throw new ApiError('invalid_request', 'the decrypted data holds no phone number');
     }
-    await this.deps.store.updateUserProfile(user.id, phone, this.nowSeconds());
+    await this.updateUser(user.id, phone);
     return phone;
   }
 

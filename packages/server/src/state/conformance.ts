@@ -164,6 +164,26 @@ export function describeSharedStateConformance(name: string, factory: () => Prom
       });
     });
 
+    describe('user-change signal', () => {
+      it('reaches every subscriber of every instance, the publisher included, apart from revocations', async () => {
+        const seenA: string[] = [];
+        const seenB: string[] = [];
+        const revoked: string[] = [];
+        a.state.onUserChange((id) => seenA.push(id));
+        const unsubscribe = b.state.onUserChange((id) => seenB.push(`dropped:${id}`));
+        b.state.onUserChange((id) => seenB.push(id));
+        b.state.onRevocation((id) => revoked.push(id));
+        unsubscribe();
+        await a.state.publishUserChange('user-1');
+        expect(await eventually(() => seenA.includes('user-1') && seenB.includes('user-1'))).toBe(true);
+        await b.state.publishRevocation('session-3');
+        expect(await eventually(() => revoked.includes('session-3'))).toBe(true);
+        expect(seenA).toEqual(['user-1']);
+        expect(seenB).toEqual(['user-1']);
+        expect(revoked).toEqual(['session-3']);
+      });
+    });
+
     it('answers ping while healthy', async () => {
       await expect(a.state.ping()).resolves.toBeUndefined();
     });

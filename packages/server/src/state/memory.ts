@@ -17,6 +17,7 @@ export function createMemoryState(options: MemoryStateOptions = {}): SharedState
   const codes = new Map<string, CodeEntry>();
   const counters = new Map<string, { count: number; resetAt: number }>();
   const listeners = new Set<(sessionId: string) => void>();
+  const userListeners = new Set<(userId: string) => void>();
 
   function liveCode(digest: string): CodeEntry | undefined {
     const entry = codes.get(digest);
@@ -83,9 +84,17 @@ export function createMemoryState(options: MemoryStateOptions = {}): SharedState
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    async publishUserChange(userId) {
+      for (const listener of userListeners) listener(userId);
+    },
+    onUserChange(listener) {
+      userListeners.add(listener);
+      return () => userListeners.delete(listener);
+    },
     async ping() {},
     async close() {
       listeners.clear();
+      userListeners.clear();
     },
   };
 }

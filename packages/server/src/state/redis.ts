@@ -18,7 +18,8 @@
  * - `wxlogin:rl:…`: the per-address counters of the HTTP rate limiter
  *
  * Channels (Pub/Sub; the prefix is added too): `<prefix>revocations` (a
- * session id per message) and `<prefix>codes` (a settled code and its outcome).
+ * session id per message), `<prefix>users` (the id of a user whose record
+ * changed) and `<prefix>codes` (a settled code and its outcome).
  */
 import { randomBytes } from 'node:crypto';
 import type { CachedAccessToken, TokenCache } from '@wxlogin/wechat';
@@ -149,8 +150,11 @@ return 0
 
 type Client = Redis | Cluster;
 
-/** Most revocations kept for sending after an outage (each is also in the store, which a resync reads). */
-const MAX_UNSENT_REVOCATIONS = 10_000;
+/**
+ * Most signals (revocations, user changes) kept for sending after an outage. Each
+ * is also in the store, which listeners read again at a resync.
+ */
+const MAX_UNSENT_SIGNALS = 10_000;
 
 const codeKey = (digest: string): string => `code:{${digest}}`;
 const hitKey = (key: string): string => `hit:{${key}}`;
@@ -354,8 +358,10 @@ export async function createRedisState(options: RedisStateOptions): Promise<Shar
   const scripts = client as unknown as ScriptCommands;
 
   const revocationChannel = `${keyPrefix}revocations`;
+  const usersChannel = `${keyPrefix}users`;
   const codesChannel = `${keyPrefix}codes`;
   const revocationListeners = new Set<(sessionId: string) => void>();
+  const userListeners = new Set<(userId: string) => void>();
   const resyncListeners = new Set<() => void>();
   const codeWaiters = new Map<string, Set<(outcome: CodeOutcome | null) => void>>();
   let closed = false;
@@ -367,20 +373,39 @@ export async function createRedisState(options: RedisStateOptions): Promise<Shar
     firstSubscribed = resolve;
   });
 
-  /** Revocations this instance could not publish; sent when the command connection is ready again. */
-  const unsent = new Set<string>();
+  /** Signals this instance could not publish, by channel; sent when the command connection is ready again. */
+  const unsent = new Map<string, Set<string>>([
+    [revocationChannel, new Set()],
+    [usersChannel, new Set()],
+  ]);
   client.on('ready', () => {
-    for (const sessionId of [...unsent]) {
-      client.publish(revocationChannel, sessionId).then(
-        () => unsent.delete(sessionId),
-        () => {},
-      );
+    for (const [channel, messages] of unsent) {
+      for (const message of [...messages]) {
+        client.publish(channel, message).then(
+          () => messages.delete(message),
+          () => {},
+        );
+      }
     }
   });
+
+  /** Publishes a signal; one that cannot be sent now is kept and sent when Redis is back. */
+  async function signal(op: string, channel: string, message: string): Promise<void> {
+    try {
+      await command(op, () => client.publish(channel, message));
+    } catch (error) {
+      // Instances that stayed connected would never hear of it otherwise.
+      const pending = unsent.get(channel);
+      if (pending !== undefined && pending.size < MAX_UNSENT_SIGNALS) pending.add(message);
+      throw error;
+    }
+  }
 
   subscriber.on('message', (channel: string, message: string) => {
     if (channel === revocationChannel) {
       for (const listener of revocationListeners) listener(message);
+    } else if (channel === usersChannel) {
+      for (const listener of userListeners) listener(message);
     } else if (channel === codesChannel) {
       const parsed = parseCodeMessage(message);
       if (parsed === null) return;
@@ -388,7 +413,7 @@ export async function createRedisState(options: RedisStateOptions): Promise<Shar
     }
   });
   subscriber.on('ready', () => {
-    subscriber.subscribe(revocationChannel, codesChannel).then(
+    subscriber.subscribe(revocationChannel, usersChannel, codesChannel).then(
       () => {
         subscribed = true;
         // Messages sent while the subscriber was away are lost: listeners reload from the store.
@@ -473,14 +498,8 @@ export async function createRedisState(options: RedisStateOptions): Promise<Shar
       return { count: Number(count), resetInMs: Math.max(0, Number(ttl)) };
     },
 
-    async publishRevocation(sessionId) {
-      try {
-        await command('publishRevocation', () => client.publish(revocationChannel, sessionId));
-      } catch (error) {
-        // Instances that stayed connected would never hear of it: send it when Redis is back.
-        if (unsent.size < MAX_UNSENT_REVOCATIONS) unsent.add(sessionId);
-        throw error;
-      }
+    publishRevocation(sessionId) {
+      return signal('publishRevocation', revocationChannel, sessionId);
     },
 
     onRevocation(listener, onResync) {
@@ -488,6 +507,19 @@ export async function createRedisState(options: RedisStateOptions): Promise<Shar
       if (onResync) resyncListeners.add(onResync);
       return () => {
         revocationListeners.delete(listener);
+        if (onResync) resyncListeners.delete(onResync);
+      };
+    },
+
+    publishUserChange(userId) {
+      return signal('publishUserChange', usersChannel, userId);
+    },
+
+    onUserChange(listener, onResync) {
+      userListeners.add(listener);
+      if (onResync) resyncListeners.add(onResync);
+      return () => {
+        userListeners.delete(listener);
         if (onResync) resyncListeners.delete(onResync);
       };
     },
@@ -503,6 +535,7 @@ export async function createRedisState(options: RedisStateOptions): Promise<Shar
       if (closed) return;
       closed = true;
       revocationListeners.clear();
+      userListeners.clear();
       resyncListeners.clear();
       for (const waiters of codeWaiters.values()) for (const wake of waiters) wake(null);
       codeWaiters.clear();

@@ -54,6 +54,15 @@ export interface SharedState {
    */
   onRevocation(listener: (sessionId: string) => void, onResync?: () => void): () => void;
 
+  /** Tells every instance (this one included) that a user's record changed (profile caches drop it). */
+  publishUserChange(userId: string): Promise<void>;
+
+  /**
+   * Listens for user changes from any instance. `onResync` is called when
+   * messages may have been missed (a reconnect): caches drop everything.
+   */
+  onUserChange(listener: (userId: string) => void, onResync?: () => void): () => void;
+
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@
 // Vitest. This file imports Vitest, so it is not part of the build.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  type LoginRecord,
   type NewSession,
   type RefreshTokenRecord,
   type SigningKeyRecord,
@@ -369,6 +370,159 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
           expect(['k0', ...keys]).toContain(record?.previous);
           expect(record?.previous).not.toBe(record?.current);
           expect(record?.previousUntil).toBe(T0 + 310);
+        });
+      });
+
+      describe('logins (recordLogin)', () => {
+        function login(
+          candidateId: string,
+          opts: {
+            openId?: string;
+            sessionId?: string | null;
+            tokenId?: string;
+            now?: number;
+            key?: (userId: string, current: string | null) => string | null;
+          } = {},
+        ): LoginRecord {
+          const now = opts.now ?? T0;
+          const sessionId = opts.sessionId === undefined ? `s-${candidateId}` : opts.sessionId;
+          return {
+            user: { id: candidateId, appId: 'wxapp1', openId: opts.openId ?? `o-${candidateId}`, unionId: null, now },
+            sessionKey: opts.key ?? (() => `sealed-at-${now}`),
+            graceSeconds: 300,
+            session:
+              sessionId === null
+                ? null
+                : {
+                    id: sessionId,
+                    createdAt: now,
+                    expiresAt: now + 3600,
+                    refreshToken: { id: opts.tokenId ?? `${sessionId}-rt0`, secretHash: 'h0', expiresAt: now + 3600 },
+                  },
+          };
+        }
+
+        it('a first login stores the user, the session key and the session with its first refresh token', async () => {
+          const seen: [string, string | null][] = [];
+          const result = await store.recordLogin(
+            login('u1', {
+              key: (userId, current) => {
+                seen.push([userId, current]);
+                return 'k1';
+              },
+            }),
+          );
+          expect(result).toMatchObject({ created: true, user: { id: 'u1', appId: 'wxapp1', openId: 'o-u1' } });
+          expect(await store.getUser('u1')).toEqual(result.user);
+          expect(seen).toEqual([['u1', null]]);
+          expect(await store.getSessionKeys('u1')).toMatchObject({ current: 'k1', previous: null, updatedAt: T0 });
+          expect(await store.getSession('s-u1')).toEqual({
+            id: 's-u1',
+            userId: 'u1',
+            appId: 'wxapp1',
+            createdAt: T0,
+            expiresAt: T0 + 3600,
+            revokedAt: null,
+          });
+          expect(await store.getRefreshToken('s-u1-rt0')).toEqual({
+            id: 's-u1-rt0',
+            sessionId: 's-u1',
+            secretHash: 'h0',
+            expiresAt: T0 + 3600,
+            spentAt: null,
+          });
+        });
+
+        it('a returning login keeps the user id; a null key keeps the current key and its previous', async () => {
+          await store.recordLogin(login('u1', { key: () => 'k1' }));
+          await store.recordLogin(login('other', { openId: 'o-u1', sessionId: 's2', now: T0 + 10, key: () => 'k2' }));
+          expect(await store.getSessionKeys('u1')).toMatchObject({
+            current: 'k2',
+            previous: 'k1',
+            previousUntil: T0 + 310,
+          });
+          const seen: (string | null)[] = [];
+          const again = await store.recordLogin(
+            login('third', {
+              openId: 'o-u1',
+              sessionId: 's3',
+              now: T0 + 20,
+              key: (_, current) => {
+                seen.push(current);
+                return null;
+              },
+            }),
+          );
+          expect(again).toMatchObject({ created: false, user: { id: 'u1' } });
+          expect(seen).toEqual(['k2']);
+          expect(await store.getSessionKeys('u1')).toMatchObject({
+            current: 'k2',
+            previous: 'k1',
+            previousUntil: T0 + 310,
+            updatedAt: T0 + 10,
+          });
+          expect(await store.getUser('other')).toBeNull();
+          expect(await store.getSession('s3')).toMatchObject({ userId: 'u1', createdAt: T0 + 20 });
+        });
+
+        it('a login without a session stores the user and key only', async () => {
+          await store.recordLogin(login('u1', { sessionId: null, key: () => 'k1' }));
+          expect(await store.getUser('u1')).not.toBeNull();
+          expect(await store.getSessionKeys('u1')).toMatchObject({ current: 'k1' });
+          expect(await store.countActiveSessions(T0)).toBe(0);
+        });
+
+        it('is atomic: when the session cannot be stored, neither is the user nor the key', async () => {
+          await store.recordLogin(login('u1', { tokenId: 'rt-dup', key: () => 'k1' }));
+          await expect(store.recordLogin(login('u2', { tokenId: 'rt-dup', key: () => 'k2' }))).rejects.toBeInstanceOf(
+            StoreUnavailableError,
+          );
+          expect(await store.getUser('u2')).toBeNull();
+          expect(await store.getSessionKeys('u2')).toBeNull();
+          expect(await store.getSession('s-u2')).toBeNull();
+          // a returning user's key is not replaced either
+          await expect(
+            store.recordLogin(login('x', { openId: 'o-u1', sessionId: 's9', tokenId: 'rt-dup', key: () => 'k9' })),
+          ).rejects.toBeInstanceOf(StoreUnavailableError);
+          expect(await store.getSessionKeys('u1')).toMatchObject({ current: 'k1', previous: null });
+        });
+
+        it('is atomic: a session-key callback that throws leaves nothing behind', async () => {
+          await expect(
+            store.recordLogin(
+              login('u1', {
+                key: () => {
+                  throw new Error('cannot seal');
+                },
+              }),
+            ),
+          ).rejects.toBeInstanceOf(Error);
+          expect(await store.getUser('u1')).toBeNull();
+          expect(await store.getSession('s-u1')).toBeNull();
+        });
+
+        it('rejects a time that is not whole seconds with TypeError, writing nothing', async () => {
+          await expect(store.recordLogin(login('u1', { now: T0 + 0.5 }))).rejects.toBeInstanceOf(TypeError);
+          await expect(store.recordLogin(login('u1', { now: Date.now() }))).rejects.toBeInstanceOf(TypeError);
+          expect(await store.getUser('u1')).toBeNull();
+        });
+
+        it('race: 20 concurrent logins of one new (appId, openId) create one user, 20 sessions', async () => {
+          const all = await instances();
+          const results = await Promise.all(
+            Array.from({ length: 20 }, (_, i) =>
+              (all[i % all.length] as Store).recordLogin(
+                login(`cand${i}`, { openId: 'o-race', sessionId: `s${i}`, key: () => `k${i}` }),
+              ),
+            ),
+          );
+          const created = results.filter((r) => r.created);
+          expect(created).toHaveLength(1);
+          const winner = created[0]?.user.id as string;
+          expect(new Set(results.map((r) => r.user.id))).toEqual(new Set([winner]));
+          for (let i = 0; i < 20; i++) expect(await store.getSession(`s${i}`)).toMatchObject({ userId: winner });
+          const keys = await store.getSessionKeys(winner);
+          expect(keys?.previous).not.toBe(keys?.current);
         });
       });
 

@@ -1,8 +1,10 @@
 import pg from 'pg';
 import { assertMigrationList, postgresMigrations } from './migrations.js';
 import {
+  assertLoginRecord,
   assertNewSession,
   assertSeconds,
+  loginSession,
   profileParams,
   REFRESH_TOKEN_COLUMNS,
   type RefreshTokenRow,
@@ -21,6 +23,8 @@ import {
   type UserRow,
 } from './rows.js';
 import {
+  type LoginCandidate,
+  type LoginRecord,
   type NewSession,
   type RefreshTokenRecord,
   type SessionKeyRecord,
@@ -255,6 +259,20 @@ function prepareStatements(schema: string) {
 }
 
 type Statements = ReturnType<typeof prepareStatements>;
+
+/** The parameters of the `createSession` statement. */
+function createSessionParams({ session, refreshToken }: NewSession): unknown[] {
+  return [
+    session.id,
+    session.userId,
+    session.appId,
+    session.createdAt,
+    session.expiresAt,
+    refreshToken.id,
+    refreshToken.secretHash,
+    refreshToken.expiresAt,
+  ];
+}
 type Queryable = pg.Pool | pg.PoolClient;
 
 class PostgresStore implements Store {
@@ -368,37 +386,55 @@ class PostgresStore implements Store {
     await this.#pool.end();
   }
 
-  async upsertUserOnLogin(candidate: Parameters<Store['upsertUserOnLogin']>[0]): Promise<{
-    user: UserRecord;
-    created: boolean;
-  }> {
+  async upsertUserOnLogin(candidate: LoginCandidate): Promise<{ user: UserRecord; created: boolean }> {
+    assertSeconds(candidate.now, 'upsertUserOnLogin: now');
+    return this.#upsertUser('upsertUserOnLogin', candidate, this.#pool);
+  }
+
+  async #upsertUser(
+    op: string,
+    candidate: LoginCandidate,
+    on: Queryable,
+  ): Promise<{ user: UserRecord; created: boolean }> {
     const { id, appId, openId, unionId, now } = candidate;
-    assertSeconds(now, 'upsertUserOnLogin: now');
     const sql = this.#sql;
     // Read first: the usual login finds the user as it should be, in one round trip.
     // Otherwise the unique (app_id, open_id) decides the race: of concurrent
     // inserts exactly one returns a row; the others read the winner's user.
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const found = await this.#query<UserRow>('upsertUserOnLogin', sql.userByOpenId, [appId, openId]);
+      const found = await this.#query<UserRow>(op, sql.userByOpenId, [appId, openId], on);
       const existing = found.rows[0];
       if (existing !== undefined) {
         if (unionId === null || existing.union_id === unionId) return { user: rowToUser(existing), created: false };
-        const updated = await this.#query<UserRow>('upsertUserOnLogin', sql.setUnionId, [existing.id, unionId, now]);
+        const updated = await this.#query<UserRow>(op, sql.setUnionId, [existing.id, unionId, now], on);
         const row = updated.rows[0];
         if (row !== undefined) return { user: rowToUser(row), created: false };
         continue;
       }
-      const inserted = await this.#query<UserRow>('upsertUserOnLogin', sql.insertUser, [
-        id,
-        appId,
-        openId,
-        unionId,
-        now,
-      ]);
+      const inserted = await this.#query<UserRow>(op, sql.insertUser, [id, appId, openId, unionId, now], on);
       const row = inserted.rows[0];
       if (row !== undefined) return { user: rowToUser(row), created: true };
     }
-    throw new StoreUnavailableError('PostgreSQL store: upsertUserOnLogin did not settle (the user keeps vanishing)');
+    throw new StoreUnavailableError(`PostgreSQL store: ${op} did not settle (the user keeps vanishing)`);
+  }
+
+  async recordLogin(login: LoginRecord): Promise<{ user: UserRecord; created: boolean }> {
+    assertLoginRecord(login);
+    const sql = this.#sql;
+    const op = 'recordLogin';
+    return this.#transaction(op, async (client) => {
+      const result = await this.#upsertUser(op, login.user, client);
+      const { user } = result;
+      const now = login.user.now;
+      const keys = await this.#query<SessionKeyRow>(op, sql.sessionKeys, [user.id], client);
+      const sealed = login.sessionKey(user.id, keys.rows[0]?.current_sealed ?? null);
+      if (sealed !== null) {
+        await this.#query(op, sql.saveSessionKey, [user.id, sealed, now, now + login.graceSeconds], client);
+      }
+      const session = loginSession(login, user);
+      if (session !== null) await this.#query(op, sql.createSession, createSessionParams(session), client);
+      return result;
+    });
   }
 
   async getUser(userId: string): Promise<UserRecord | null> {
@@ -438,17 +474,7 @@ class PostgresStore implements Store {
 
   async createSession(input: NewSession): Promise<void> {
     assertNewSession(input);
-    const { session, refreshToken } = input;
-    await this.#query('createSession', this.#sql.createSession, [
-      session.id,
-      session.userId,
-      session.appId,
-      session.createdAt,
-      session.expiresAt,
-      refreshToken.id,
-      refreshToken.secretHash,
-      refreshToken.expiresAt,
-    ]);
+    await this.#query('createSession', this.#sql.createSession, createSessionParams(input));
   }
 
   async getSession(sessionId: string): Promise<SessionRecord | null> {

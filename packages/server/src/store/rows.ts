@@ -3,6 +3,7 @@
 // PostgreSQL returns BIGINT columns as strings, SQLite as numbers; `Number()`
 // takes either (times are seconds, far below 2^53).
 import type {
+  LoginRecord,
   NewSession,
   RefreshTokenRecord,
   SessionKeyRecord,
@@ -168,5 +169,33 @@ export function assertNewSession({ session, refreshToken }: NewSession): void {
   assertSeconds(refreshToken.expiresAt, 'createSession: refreshToken.expiresAt');
   if (refreshToken.sessionId !== session.id) {
     throw new TypeError('createSession: refreshToken.sessionId must be session.id');
+  }
+}
+
+/** The session and first refresh token of a recorded login, for `user`. */
+export function loginSession(login: LoginRecord, user: { id: string; appId: string }): NewSession | null {
+  const { session } = login;
+  if (session === null) return null;
+  const { refreshToken } = session;
+  return {
+    session: {
+      id: session.id,
+      userId: user.id,
+      appId: user.appId,
+      createdAt: session.createdAt,
+      expiresAt: session.expiresAt,
+      revokedAt: null,
+    },
+    refreshToken: { ...refreshToken, sessionId: session.id, spentAt: null },
+  };
+}
+
+export function assertLoginRecord(login: LoginRecord): void {
+  assertSeconds(login.user.now, 'recordLogin: user.now');
+  assertSeconds(login.graceSeconds, 'recordLogin: graceSeconds');
+  if (login.session !== null) {
+    assertSeconds(login.session.createdAt, 'recordLogin: session.createdAt');
+    assertSeconds(login.session.expiresAt, 'recordLogin: session.expiresAt');
+    assertSeconds(login.session.refreshToken.expiresAt, 'recordLogin: session.refreshToken.expiresAt');
   }
 }

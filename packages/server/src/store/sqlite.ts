@@ -3,8 +3,10 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { assertMigrationList, sqliteMigrations } from './migrations.js';
 import {
+  assertLoginRecord,
   assertNewSession,
   assertSeconds,
+  loginSession,
   profileParams,
   REFRESH_TOKEN_COLUMNS,
   type RefreshTokenRow,
@@ -23,6 +25,8 @@ import {
   type UserRow,
 } from './rows.js';
 import {
+  type LoginCandidate,
+  type LoginRecord,
   type NewSession,
   type RefreshTokenRecord,
   type SessionKeyRecord,
@@ -198,25 +202,39 @@ function prepareStatements(db: Database.Database) {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
+/** Finds or creates the user of a login (inside a write transaction). */
+function upsertUserRow(s: Statements, c: LoginCandidate): { row: UserRow; created: boolean } | undefined {
+  const existing = s.userByOpenId.get(c.appId, c.openId);
+  if (existing === undefined) {
+    const row = s.insertUser.get(c.id, c.appId, c.openId, c.unionId, c.now, c.now);
+    return row && { row, created: true };
+  }
+  if (c.unionId === null || existing.union_id === c.unionId) return { row: existing, created: false };
+  const row = s.setUnionId.get(c.unionId, c.now, existing.id);
+  return row && { row, created: false };
+}
+
+function insertSession(s: Statements, { session, refreshToken }: NewSession): void {
+  s.insertSession.run(session.id, session.userId, session.appId, session.createdAt, session.expiresAt);
+  s.insertRefreshToken.run(refreshToken.id, session.id, refreshToken.secretHash, refreshToken.expiresAt);
+}
+
 /** Write paths that read first: each is one `BEGIN IMMEDIATE` transaction. */
 function prepareTransactions(db: Database.Database, s: Statements) {
   return {
-    upsertUser: db.transaction(
-      (c: Parameters<Store['upsertUserOnLogin']>[0]): { row: UserRow; created: boolean } | undefined => {
-        const existing = s.userByOpenId.get(c.appId, c.openId);
-        if (existing === undefined) {
-          const row = s.insertUser.get(c.id, c.appId, c.openId, c.unionId, c.now, c.now);
-          return row && { row, created: true };
-        }
-        if (c.unionId === null || existing.union_id === c.unionId) return { row: existing, created: false };
-        const row = s.setUnionId.get(c.unionId, c.now, existing.id);
-        return row && { row, created: false };
-      },
-    ),
-    createSession: db.transaction(({ session, refreshToken }: NewSession): void => {
-      s.insertSession.run(session.id, session.userId, session.appId, session.createdAt, session.expiresAt);
-      s.insertRefreshToken.run(refreshToken.id, session.id, refreshToken.secretHash, refreshToken.expiresAt);
+    upsertUser: db.transaction((c: LoginCandidate) => upsertUserRow(s, c)),
+    recordLogin: db.transaction((login: LoginRecord): { row: UserRow; created: boolean } | undefined => {
+      const result = upsertUserRow(s, login.user);
+      if (result === undefined) return undefined;
+      const { row } = result;
+      const now = login.user.now;
+      const sealed = login.sessionKey(row.id, s.sessionKeys.get(row.id)?.current_sealed ?? null);
+      if (sealed !== null) s.saveSessionKey.run(row.id, sealed, now, now + login.graceSeconds);
+      const created = loginSession(login, { id: row.id, appId: row.app_id });
+      if (created !== null) insertSession(s, created);
+      return result;
     }),
+    createSession: db.transaction((input: NewSession): void => insertSession(s, input)),
     rotate: db.transaction((spentId: string, next: RefreshTokenRecord, now: number): boolean => {
       const spent = s.spendable.get(spentId);
       if (spent === undefined) return false;
@@ -322,6 +340,15 @@ class SqliteStore implements Store {
       }
       const result = s.tx.upsertUser.immediate(candidate);
       if (result === undefined) throw new Error('the user vanished during upsertUserOnLogin');
+      return { user: rowToUser(result.row), created: result.created };
+    });
+  }
+
+  async recordLogin(login: LoginRecord): Promise<{ user: UserRecord; created: boolean }> {
+    assertLoginRecord(login);
+    return this.#run('recordLogin', (s) => {
+      const result = s.tx.recordLogin.immediate(login);
+      if (result === undefined) throw new Error('the user vanished during recordLogin');
       return { user: rowToUser(result.row), created: result.created };
     });
   }

@@ -76,6 +76,36 @@ export interface NewSession {
   refreshToken: RefreshTokenRecord;
 }
 
+/** The user of a login, as WeChat named them; `id` is used only when the user is new. */
+export interface LoginCandidate {
+  id: string;
+  appId: string;
+  openId: string;
+  unionId: string | null;
+  now: number;
+}
+
+/** Everything a login writes, recorded at once by `Store.recordLogin`. */
+export interface LoginRecord {
+  user: LoginCandidate;
+  /**
+   * Called once, inside the transaction, with the user's id and current sealed
+   * session key (null when none): answers the sealed key to save (as
+   * `saveSessionKey` with `graceSeconds`), or null when the key WeChat gave is
+   * the current one (nothing is written, `previous` keeps its window). It must
+   * be synchronous and should not throw (a throw aborts the whole login).
+   */
+  sessionKey: (userId: string, currentSealed: string | null) => string | null;
+  graceSeconds: number;
+  /** The new session with its first refresh token, for this user and app; null records no session. */
+  session: {
+    id: string;
+    createdAt: number;
+    expiresAt: number;
+    refreshToken: { id: string; secretHash: string; expiresAt: number };
+  } | null;
+}
+
 /**
  * The durable store. Each method is atomic on its own.
  */
@@ -99,13 +129,16 @@ export interface Store {
    * one answers `created: true`; all answer the same user id. A non-null
    * `unionId` is recorded on an existing user that had none (or a different one).
    */
-  upsertUserOnLogin(candidate: {
-    id: string;
-    appId: string;
-    openId: string;
-    unionId: string | null;
-    now: number;
-  }): Promise<{ user: UserRecord; created: boolean }>;
+  upsertUserOnLogin(candidate: LoginCandidate): Promise<{ user: UserRecord; created: boolean }>;
+
+  /**
+   * A whole login in one transaction: `upsertUserOnLogin(login.user)`, then the
+   * session key (see `LoginRecord.sessionKey`), then, when given, the new
+   * session and its first refresh token (`userId`/`appId` of the user, unspent,
+   * not revoked). All of it is stored, or none of it. Races as
+   * `upsertUserOnLogin` and `saveSessionKey`.
+   */
+  recordLogin(login: LoginRecord): Promise<{ user: UserRecord; created: boolean }>;
 
   getUser(userId: string): Promise<UserRecord | null>;
 

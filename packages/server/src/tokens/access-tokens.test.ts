@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSealer } from '../crypto/seal.js';
 import { createSqliteStore } from '../store/sqlite.js';
@@ -13,7 +14,7 @@ describe('AccessTokens', () => {
     for (const store of stores.splice(0)) await store.close();
   });
 
-  async function make(now: () => number = Date.now): Promise<AccessTokens> {
+  async function make(now: () => number = Date.now, alg: 'EdDSA' | 'ES256' = 'EdDSA'): Promise<AccessTokens> {
     const store = createSqliteStore({ path: ':memory:' });
     stores.push(store);
     await store.migrate();
@@ -21,7 +22,7 @@ describe('AccessTokens', () => {
       issuer: 'wxlogin',
       audience: 'wxlogin',
       ttlSeconds: 60,
-      alg: 'EdDSA',
+      alg,
       now,
     });
     await tokens.init();
@@ -58,5 +59,47 @@ describe('AccessTokens', () => {
     expect(await tokens.verify(token)).not.toBeNull();
     t += 61_000;
     expect(await tokens.verify(token)).toBeNull();
+  });
+
+  for (const alg of ['EdDSA', 'ES256'] as const) {
+    it(`signs ${alg} tokens that an independent JOSE implementation verifies against the JWKS`, async () => {
+      const t = 1_800_000_000_000;
+      const tokens = await make(() => t, alg);
+      const token = await tokens.sign({ userId: 'u1', sessionId: 's1', appId: 'wx0123456789abcdef', openId: 'o1' });
+      const header = decodeProtectedHeader(token);
+      const [jwk] = tokens.jwks().keys;
+      expect(header).toEqual({ alg, typ: 'JWT', kid: jwk?.kid });
+      expect(jwk).toMatchObject({ alg, use: 'sig' });
+      expect(jwk).not.toHaveProperty('d');
+      const { payload } = await jwtVerify(token, await importJWK(jwk as object, alg), {
+        issuer: 'wxlogin',
+        audience: 'wxlogin',
+        currentDate: new Date(t),
+      });
+      expect(payload).toEqual({
+        iss: 'wxlogin',
+        aud: 'wxlogin',
+        sub: 'u1',
+        sid: 's1',
+        appid: 'wx0123456789abcdef',
+        openid: 'o1',
+        iat: 1_800_000_000,
+        exp: 1_800_000_060,
+        jti: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
+      expect(await tokens.verify(token)).toEqual(payload);
+    });
+  }
+
+  it('refuses a token signed by a key of another store, and one whose header names no known kid', async () => {
+    const tokens = await make();
+    const other = await make();
+    const foreign = await other.sign({ userId: 'u1', sessionId: 's1', appId: 'wx0123456789abcdef', openId: 'o1' });
+    expect(await tokens.verify(foreign)).toBeNull();
+    const own = await tokens.sign({ userId: 'u1', sessionId: 's1', appId: 'wx0123456789abcdef', openId: 'o1' });
+    const [, payload, signature] = own.split('.');
+    const noKid = Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: 'JWT' })).toString('base64url');
+    expect(await tokens.verify(`${noKid}.${payload}.${signature}`)).toBeNull();
+    expect(await tokens.verify('not-a-token')).toBeNull();
   });
 });

@@ -4,22 +4,23 @@
  * the store with their private part sealed; rotation adds a new active key and
  * keeps the old ones verifying until their tokens have expired.
  *
+ * JWS signing and verification go through fast-jwt, which calls node:crypto
+ * synchronously (one signer and one verifier per key, built once); keys are
+ * made, exported as JWK and imported with node:crypto itself.
+ *
  * A token that verified once is remembered (bounded cache keyed by the token,
  * dropped at its expiry), so the hot path does not verify a signature again.
  * Revocation is not this module's concern: callers check the session id.
  */
-import { randomUUID } from 'node:crypto';
 import {
-  type CryptoKey,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  type JWK,
-  type JWTPayload,
-  jwtVerify,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type JsonWebKey,
   type KeyObject,
-  SignJWT,
-} from 'jose';
+  randomUUID,
+} from 'node:crypto';
+import { createSigner, createVerifier } from 'fast-jwt';
 import type { Sealer } from '../crypto/seal.js';
 import type { SigningKeyRecord, Store } from '../store/types.js';
 
@@ -46,16 +47,39 @@ export interface AccessTokenOptions {
   cacheSize?: number;
 }
 
-type Key = CryptoKey | KeyObject;
+/** A public key as served in the JWKS. */
+export type Jwk = JsonWebKey & { kid: string; alg: string; use?: string };
+
 interface LoadedKey {
   record: SigningKeyRecord;
-  publicKey: Key;
-  privateKey: Key | null;
-  jwk: JWK;
+  jwk: Jwk;
+  sign: ((payload: Record<string, unknown>) => string) | null;
+  verify: (token: string) => unknown;
 }
 
 const SIGNING_KEY_CONTEXT = 'signing-key:';
 const RELOAD_INTERVAL_MS = 10_000;
+const MAX_TOKEN_LENGTH = 4096;
+const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'sid', 'appid', 'openid', 'iat', 'exp', 'jti'];
+
+function generateKeys(alg: AccessTokenOptions['alg']): { publicKey: KeyObject; privateKey: KeyObject } {
+  return alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+}
+
+const pem = (key: KeyObject, type: 'spki' | 'pkcs8'): string => key.export({ format: 'pem', type }) as string;
+
+/** The `kid` of a compact JWS's protected header, or undefined when it has none or is malformed. */
+function headerKid(token: string): string | undefined {
+  const dot = token.indexOf('.');
+  if (dot <= 0) return undefined;
+  try {
+    const header: unknown = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8'));
+    const kid = (header as { kid?: unknown } | null)?.kid;
+    return typeof kid === 'string' ? kid : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export class AccessTokens {
   private keys = new Map<string, LoadedKey>();
@@ -85,18 +109,16 @@ export class AccessTokens {
 
   /** Creates a new active signing key; earlier keys keep verifying. Returns its kid. */
   async rotate(): Promise<string> {
+    const { alg } = this.options;
     const nowSeconds = Math.floor(this.options.now() / 1000);
-    const { publicKey, privateKey } = await generateKeyPair(this.options.alg, {
-      extractable: true,
-      ...(this.options.alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
-    });
+    const { publicKey, privateKey } = generateKeys(alg);
     const kid = randomUUID();
-    const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: this.options.alg, use: 'sig' };
-    const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: this.options.alg };
+    const publicJwk: Jwk = { ...publicKey.export({ format: 'jwk' }), kid, alg, use: 'sig' };
+    const privateJwk: Jwk = { ...privateKey.export({ format: 'jwk' }), kid, alg };
     await this.store.addSigningKey(
       {
         kid,
-        alg: this.options.alg,
+        alg,
         publicJwk: JSON.stringify(publicJwk),
         privateJwkSealed: this.sealer.seal(JSON.stringify(privateJwk), SIGNING_KEY_CONTEXT + kid),
         createdAt: nowSeconds,
@@ -114,7 +136,7 @@ export class AccessTokens {
     const next = new Map<string, LoadedKey>();
     let active: LoadedKey | null = null;
     for (const record of records) {
-      const loaded = this.keys.get(record.kid) ?? (await this.load(record));
+      const loaded = this.keys.get(record.kid) ?? this.load(record);
       const current = { ...loaded, record };
       next.set(record.kid, current);
       if (record.retiredAt === null && active === null) active = current;
@@ -124,9 +146,9 @@ export class AccessTokens {
     this.lastReload = this.options.now();
   }
 
-  private async load(record: SigningKeyRecord): Promise<LoadedKey> {
-    const jwk = JSON.parse(record.publicJwk) as JWK;
-    const publicKey = await importJWK(jwk, record.alg);
+  private load(record: SigningKeyRecord): LoadedKey {
+    const jwk = JSON.parse(record.publicJwk) as Jwk;
+    const publicKey = createPublicKey({ key: jwk, format: 'jwk' });
     let opened: string;
     try {
       opened = this.sealer.open(record.privateJwkSealed, SIGNING_KEY_CONTEXT + record.kid);
@@ -136,29 +158,47 @@ export class AccessTokens {
         { cause },
       );
     }
-    const privateJwk = JSON.parse(opened) as JWK;
-    const privateKey = await importJWK(privateJwk, record.alg);
-    return { record, jwk, publicKey: publicKey as Key, privateKey: privateKey as Key };
+    const privateKey = createPrivateKey({ key: JSON.parse(opened) as JsonWebKey, format: 'jwk' });
+    const algorithm = record.alg;
+    return {
+      record,
+      jwk,
+      sign: createSigner({ key: pem(privateKey, 'pkcs8'), algorithm, kid: record.kid }),
+      verify: createVerifier({
+        key: pem(publicKey, 'spki'),
+        // a key verifies only the algorithm it was made for
+        algorithms: [algorithm],
+        allowedIss: this.options.issuer,
+        allowedAud: this.options.audience,
+        requiredClaims: REQUIRED_CLAIMS,
+        // time is judged below, on the injected clock
+        ignoreExpiration: true,
+        ignoreNotBefore: true,
+        cache: false,
+      }),
+    };
   }
 
   /** The public keys, as served at /.well-known/jwks.json. */
-  jwks(): { keys: JWK[] } {
+  jwks(): { keys: Jwk[] } {
     return { keys: [...this.keys.values()].map((k) => k.jwk) };
   }
 
   async sign(subject: { userId: string; sessionId: string; appId: string; openId: string }): Promise<string> {
-    const key = this.active;
-    if (key === null || key.privateKey === null) throw new Error('no active signing key (init() not called)');
+    const sign = this.active?.sign;
+    if (sign == null) throw new Error('no active signing key (init() not called)');
     const iat = Math.floor(this.options.now() / 1000);
-    return new SignJWT({ sid: subject.sessionId, appid: subject.appId, openid: subject.openId })
-      .setProtectedHeader({ alg: key.record.alg, kid: key.record.kid, typ: 'JWT' })
-      .setIssuer(this.options.issuer)
-      .setAudience(this.options.audience)
-      .setSubject(subject.userId)
-      .setIssuedAt(iat)
-      .setExpirationTime(iat + this.options.ttlSeconds)
-      .setJti(randomUUID())
-      .sign(key.privateKey);
+    return sign({
+      iss: this.options.issuer,
+      aud: this.options.audience,
+      sub: subject.userId,
+      sid: subject.sessionId,
+      appid: subject.appId,
+      openid: subject.openId,
+      iat,
+      exp: iat + this.options.ttlSeconds,
+      jti: randomUUID(),
+    });
   }
 
   /**
@@ -173,7 +213,7 @@ export class AccessTokens {
       this.verified.delete(token);
       return null;
     }
-    if (token.length > 4096) return null;
+    if (token.length > MAX_TOKEN_LENGTH) return null;
     let pending = this.verifying.get(token);
     if (pending === undefined) {
       pending = this.verifyFresh(token).then((claims) => {
@@ -204,39 +244,38 @@ export class AccessTokens {
   }
 
   private async verifyFresh(token: string): Promise<AccessTokenClaims | null> {
+    let payload: unknown;
     try {
-      const { payload } = await jwtVerify(token, (header) => this.keyFor(header.kid, header.alg), {
-        issuer: this.options.issuer,
-        audience: this.options.audience,
-        algorithms: ['EdDSA', 'ES256'],
-        currentDate: new Date(this.options.now()),
-        requiredClaims: ['sub', 'sid', 'exp', 'iat', 'jti'],
-      });
-      return toClaims(payload);
+      const key = await this.keyFor(headerKid(token));
+      if (key === undefined) return null;
+      payload = key.verify(token);
     } catch {
       return null;
     }
+    const claims = toClaims(payload);
+    if (claims === null) return null;
+    const nowSeconds = this.options.now() / 1000;
+    const { nbf } = payload as { nbf?: unknown };
+    if (claims.exp <= nowSeconds || (nbf !== undefined && (typeof nbf !== 'number' || nbf > nowSeconds))) return null;
+    return claims;
   }
 
-  private async keyFor(kid: string | undefined, alg: string | undefined): Promise<Key> {
-    if (kid === undefined) throw new Error('no kid');
-    let key = this.keys.get(kid);
-    if (key === undefined && this.options.now() - this.lastReload > RELOAD_INTERVAL_MS) {
-      this.reloading ??= this.reload().finally(() => {
-        this.reloading = null;
-      });
-      await this.reloading;
-      key = this.keys.get(kid);
-    }
-    // a key verifies only the algorithm it was made for
-    if (key === undefined || key.record.alg !== alg) throw new Error('unknown key');
-    return key.publicKey;
+  /** The key named `kid`; an unknown kid reloads the keys (at most every 10 s) in case another instance rotated. */
+  private async keyFor(kid: string | undefined): Promise<LoadedKey | undefined> {
+    if (kid === undefined) return undefined;
+    const key = this.keys.get(kid);
+    if (key !== undefined || this.options.now() - this.lastReload <= RELOAD_INTERVAL_MS) return key;
+    this.reloading ??= this.reload().finally(() => {
+      this.reloading = null;
+    });
+    await this.reloading;
+    return this.keys.get(kid);
   }
 }
 
-function toClaims(payload: JWTPayload): AccessTokenClaims | null {
-  const { iss, sub, aud, iat, exp, jti } = payload;
-  const { sid, appid, openid } = payload as Record<string, unknown>;
+function toClaims(payload: unknown): AccessTokenClaims | null {
+  if (typeof payload !== 'object' || payload === null) return null;
+  const { iss, sub, aud, sid, appid, openid, iat, exp, jti } = payload as Record<string, unknown>;
   const strings = [iss, sub, aud, jti, sid, appid, openid];
   if (strings.some((v) => typeof v !== 'string') || typeof iat !== 'number' || typeof exp !== 'number') return null;
   return { iss, sub, aud, sid, appid, openid, iat, exp, jti } as AccessTokenClaims;
