@@ -3,11 +3,10 @@
  * state, sealer, signing keys, WeChat clients, metrics and the domain service.
  * Every part that talks to the outside world can be injected.
  */
-import { randomBytes } from 'node:crypto';
 import { createWechatClient, type TokenCache, type WechatClient } from '@wxlogin/wechat';
 import type { AppCredentials, Config } from './config/config.js';
 import { createSealer, type Sealer } from './crypto/seal.js';
-import type { RandomBytes } from './crypto/tokens.js';
+import { pooledRandomBytes, type RandomBytes } from './crypto/tokens.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { AuthService, type ServiceLogger } from './services/auth-service.js';
 import { createMemoryState } from './state/memory.js';
@@ -85,7 +84,7 @@ export function defaultWechatClient(
 
 export async function createRuntime(config: Config, deps: RuntimeDeps, logger: ServiceLogger): Promise<Runtime> {
   const now = deps.now ?? Date.now;
-  const random = deps.random ?? randomBytes;
+  const random = deps.random ?? pooledRandomBytes;
   const store = deps.store ?? openStore(config.databaseUrl, { postgresPoolSize: config.postgresPoolSize });
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async (): Promise<void> => {

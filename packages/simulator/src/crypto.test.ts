@@ -6,6 +6,7 @@ import {
   encryptOpenData,
   encryptWithIv,
   newSessionKey,
+  pooledRandomBytes,
   rawDataSignature,
   sessionSignature,
   signatureMatches,
@@ -155,5 +156,32 @@ describe('session keys and signatures', () => {
     expect(signatureMatches(sig, sig.toUpperCase())).toBe(false);
     expect(signatureMatches(sig, sig.slice(1))).toBe(false);
     expect(signatureMatches(sig, '')).toBe(false);
+  });
+});
+
+describe('pooledRandomBytes', () => {
+  it('hands out slices of the asked size that never change once handed out, and never the same bytes twice', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 80 }), { minLength: 1, maxLength: 200 }), (sizes) => {
+        const random = pooledRandomBytes(64);
+        const handed = sizes.map((size) => random(size));
+        const copies = handed.map((bytes) => Buffer.from(bytes));
+        for (let i = 0; i < 50; i++) random(16);
+        handed.forEach((bytes, i) => {
+          expect(bytes.length).toBe(sizes[i]);
+          expect(Buffer.from(bytes)).toEqual(copies[i]);
+        });
+        const keys = handed.filter((bytes) => bytes.length >= 16).map((bytes) => Buffer.from(bytes).toString('hex'));
+        expect(new Set(keys).size).toBe(keys.length);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('session keys drawn from the default pool are all different', () => {
+    const random = pooledRandomBytes();
+    const keys = Array.from({ length: 2000 }, () => newSessionKey(random));
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const key of keys) expect(Buffer.from(key, 'base64')).toHaveLength(16);
   });
 });

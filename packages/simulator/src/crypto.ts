@@ -3,10 +3,30 @@
  * node:crypto alone. It is deliberately independent of `@wxlogin/wechat`: both
  * are checked against the official vectors, so one bug cannot hide in both.
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** Source of random bytes; the simulator takes one so tests can make it deterministic. */
 export type RandomBytes = (size: number) => Uint8Array;
+
+/**
+ * node:crypto randomness drawn `poolBytes` at a time: one call into OpenSSL per ~250
+ * session keys instead of one per key. A slice is handed out once and a spent pool is
+ * replaced, never refilled, so bytes already handed out never change.
+ */
+export function pooledRandomBytes(poolBytes = 4096): RandomBytes {
+  let pool = Buffer.alloc(0);
+  let offset = 0;
+  return (size) => {
+    if (size > poolBytes) return randomBytes(size);
+    if (offset + size > pool.length) {
+      pool = randomBytes(poolBytes);
+      offset = 0;
+    }
+    const bytes = pool.subarray(offset, offset + size);
+    offset += size;
+    return bytes;
+  };
+}
 
 /** A fresh session_key: base64 of 16 random bytes (24 characters ending in `==`). */
 export function newSessionKey(random: RandomBytes): string {

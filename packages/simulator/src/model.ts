@@ -130,6 +130,8 @@ export class Model {
   readonly #tokens = new Map<string, AccessToken>();
   readonly #classicLatest = new Map<string, AccessToken>();
   readonly #stable = new Map<string, StableFamily>();
+  /** derivation input → id (see #derive) */
+  readonly #derived = new Map<string, string>();
 
   constructor(options: ModelOptions) {
     this.#now = options.now;
@@ -485,8 +487,14 @@ export class Model {
     return Math.floor(this.#now() / 1000);
   }
 
+  /** Ids are a pure function of their input, and each login derives its user's ids again: remember them. */
   #derive(input: string): string {
-    return createHmac('sha256', ID_DERIVATION_KEY).update(input, 'utf8').digest('base64url').slice(0, 27);
+    let id = this.#derived.get(input);
+    if (id === undefined) {
+      id = createHmac('sha256', ID_DERIVATION_KEY).update(input, 'utf8').digest('base64url').slice(0, 27);
+      this.#derived.set(input, id);
+    }
+    return id;
   }
 
   #randomString(length: number, alphabet: string): string {

@@ -2,10 +2,9 @@
  * A faithful fake of `api.weixin.qq.com` (shared/wechat-api.md §0–§5, §12) with
  * fault injection, call counters and a small control API under `/__sim/`.
  */
-import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type RandomBytes, sessionSignature, signatureMatches } from './crypto.js';
+import { pooledRandomBytes, type RandomBytes, sessionSignature, signatureMatches } from './crypto.js';
 import { canonicalErrmsg, newRid, withRid } from './errmsg.js';
 import { isRefusal, type LoginCodeState, Model, type Refusal, type SimApp } from './model.js';
 
@@ -57,7 +56,7 @@ export interface SimulatorOptions {
   accessTokenTtlSeconds?: number;
   /** receives one line per request (method, path, outcome; never a query string or a secret). @default silent */
   logger?: (line: string) => void;
-  /** source of random bytes for codes, keys, tokens and ivs. @default node:crypto randomBytes */
+  /** source of random bytes for codes, keys, tokens and ivs. @default node:crypto randomBytes, drawn 4 KiB at a time */
   randomBytes?: (size: number) => Uint8Array;
 }
 
@@ -205,7 +204,7 @@ interface ActiveFault {
 /** Creates a simulator (not listening yet). */
 export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const now = options.now ?? Date.now;
-  const random: RandomBytes = options.randomBytes ?? ((size) => randomBytes(size));
+  const random: RandomBytes = options.randomBytes ?? pooledRandomBytes();
   const log = options.logger ?? (() => {});
   const rotation = options.sessionKeyRotationMinSeconds ?? 0;
   const ttl = options.accessTokenTtlSeconds ?? 7200;

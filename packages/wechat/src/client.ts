@@ -3,8 +3,8 @@ import { type Code2SessionResult, code2SessionRequest } from './endpoints/code2s
 import { type PhoneInfo, phoneNumberRequest } from './endpoints/phone-number.js';
 import { checkSessionRequest, resetSessionKeyRequest } from './endpoints/session-key.js';
 import { type WechatEndpoint, WechatError, type WechatErrorCode } from './errors.js';
-import { callWechat, type HttpContext, type WechatRequest } from './http.js';
-import { createKeepAliveFetch } from './keep-alive.js';
+import { callWechat, dispatcherTransport, fetchTransport, type HttpContext, type WechatRequest } from './http.js';
+import { createKeepAliveAgent } from './keep-alive.js';
 import { type RetryPolicy, withRetries } from './retry.js';
 import { MemoryTokenCache, type TokenCache } from './token-cache.js';
 import { AccessTokenManager, type AccessTokenMode } from './token-manager.js';
@@ -24,7 +24,7 @@ export interface WechatClientOptions {
   refreshMarginSeconds?: number;
   /** @default new MemoryTokenCache() */
   tokenCache?: TokenCache;
-  /** @default fetch from undici with a keep-alive Agent (pooled connections, reused) */
+  /** @default undici's dispatcher API (`agent.request`) on a keep-alive Agent: pooled connections, reused, redirects not followed */
   fetch?: typeof globalThis.fetch;
   /**
    * Most pooled keep-alive connections to WeChat when no `fetch` is given: concurrent calls beyond it
@@ -95,11 +95,10 @@ export function createWechatClient(options: WechatClientOptions): WechatClient {
   const settings = resolveOptions(options);
   const credentials = { appId: settings.appId, secret: settings.secret };
   // Only an agent this client created is closed by close(); an injected fetch belongs to the caller.
-  const keepAlive = options.fetch ? null : createKeepAliveFetch(options.maxConnections);
-  const fetchImpl = options.fetch ?? keepAlive?.fetch ?? globalThis.fetch;
+  const keepAlive = options.fetch ? null : createKeepAliveAgent(options.maxConnections);
   const http: HttpContext = {
     baseUrl: settings.baseUrl,
-    fetch: fetchImpl,
+    transport: keepAlive ? dispatcherTransport(keepAlive.dispatcher) : fetchTransport(options.fetch ?? fetch),
     requestTimeoutMs: settings.requestTimeoutMs,
     now: settings.now,
     onCall: options.onCall,

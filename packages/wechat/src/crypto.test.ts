@@ -161,6 +161,127 @@ describe('decodeStrictBase64', () => {
   it.each(['A', 'AB=', 'A===', 'AB=C', 'AB\n==', 'AB-_', 'QR=='])('rejects %j', (text) => {
     expect(decodeStrictBase64(text)).toBeNull();
   });
+
+  // 64 characters of valid base64 in front put the same flaw past the short-input path
+  const LONG = 'A'.repeat(64);
+  it.each([
+    ['QUJ=', 'non-zero trailing bits after one pad'],
+    ['QR==', 'non-zero trailing bits after two pads'],
+    ['AB=C', 'a pad inside'],
+    ['A===', 'three pads'],
+    ['====', 'nothing but pads'],
+    ['AB-_', 'the URL-safe alphabet'],
+    ['AB\n=', 'a line break'],
+    ['ABCDE', 'a length that is not a multiple of 4'],
+    ['AB\u00e9=', 'a non-ASCII letter'],
+    ['AB\u0141=', "a character whose low byte is 'A'"],
+  ])('rejects %j, short and long (%s)', (tail) => {
+    expect(decodeStrictBase64(tail)).toBeNull();
+    expect(decodeStrictBase64(`${LONG}${tail}`)).toBeNull();
+    expect(decodeStrictBase64(`${tail}${LONG}`)).toBeNull();
+  });
+
+  it('accepts long input and repairs spaces in it', () => {
+    const bytes = Buffer.from(Array.from({ length: 200 }, (_, i) => (i * 37) & 255));
+    const text = bytes.toString('base64');
+    expect(text.length).toBeGreaterThan(64);
+    expect(decodeStrictBase64(text)).toEqual(bytes);
+    expect(text).toContain('+');
+    expect(decodeStrictBase64(text.replace(/\+/g, ' '))).toEqual(bytes);
+  });
+});
+
+/** The defining check, written the slow and obvious way: map spaces, require the canonical re-encoding. */
+function referenceStrictBase64(text: string): Buffer | null {
+  const repaired = text.replace(/ /g, '+');
+  if (repaired.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(repaired)) return null;
+  const bytes = Buffer.from(repaired, 'base64');
+  return bytes.toString('base64') === repaired ? bytes : null;
+}
+
+describe('decodeStrictBase64 properties', () => {
+  const anyBytes = fc.uint8Array({ maxLength: 120 }).map((b) => Buffer.from(b));
+  /** characters that matter to a base64 reader: its alphabet, pads, repairs, look-alikes and foreign ones */
+  const tricky = fc.constantFrom(...'ABQgwz059+/= -_\n\t.', '\u00c1', '\u0141', '\u0100', '\uff21', '\u{1F600}');
+  /** canonical base64 with a few characters replaced, inserted or deleted */
+  const nearMiss = fc
+    .tuple(
+      anyBytes,
+      fc.array(fc.tuple(fc.constantFrom('replace', 'insert', 'delete'), fc.nat(), tricky), {
+        minLength: 1,
+        maxLength: 3,
+      }),
+    )
+    .map(([bytes, edits]) => {
+      let text = bytes.toString('base64');
+      for (const [kind, at, ch] of edits) {
+        const i = text.length === 0 ? 0 : at % (text.length + (kind === 'insert' ? 1 : 0));
+        if (kind === 'insert') text = text.slice(0, i) + ch + text.slice(i);
+        else if (kind === 'replace') text = text.slice(0, i) + ch + text.slice(i + 1);
+        else text = text.slice(0, i) + text.slice(i + 1);
+      }
+      return text;
+    });
+
+  it('valid input round-trips: any bytes, with or without spaces for +', () => {
+    fc.assert(
+      fc.property(anyBytes, (bytes) => {
+        const text = bytes.toString('base64');
+        expect(decodeStrictBase64(text)).toEqual(bytes);
+        expect(decodeStrictBase64(text.replace(/\+/g, ' '))).toEqual(bytes);
+      }),
+    );
+  });
+
+  it('agrees with the reference on near misses of canonical base64 (short and long)', () => {
+    fc.assert(
+      fc.property(nearMiss, (text) => {
+        const expected = referenceStrictBase64(text);
+        const actual = decodeStrictBase64(text);
+        if (expected === null) expect(actual).toBeNull();
+        else expect(actual).toEqual(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('agrees with the reference on arbitrary strings', () => {
+    const text = fc.oneof(
+      fc.string({ unit: tricky, maxLength: 100 }),
+      fc.string({ unit: 'binary', maxLength: 100 }),
+      fc.base64String({ maxLength: 100 }),
+    );
+    fc.assert(
+      fc.property(text, (value) => {
+        const expected = referenceStrictBase64(value);
+        const actual = decodeStrictBase64(value);
+        if (expected === null) expect(actual).toBeNull();
+        else expect(actual).toEqual(expected);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('non-zero unused bits in the last character are refused, short and long', () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    fc.assert(
+      fc.property(
+        anyBytes.filter((bytes) => bytes.length % 3 !== 0),
+        fc.nat(),
+        (bytes, pick) => {
+          const text = bytes.toString('base64');
+          const pads = bytes.length % 3 === 1 ? 2 : 1;
+          const unused = pads === 2 ? 0b1111 : 0b11;
+          const at = text.length - pads - 1;
+          const index = alphabet.indexOf(text.charAt(at));
+          expect(index & unused).toBe(0);
+          const changed = `${text.slice(0, at)}${alphabet.charAt(index | (1 + (pick % unused)))}${text.slice(at + 1)}`;
+          expect(decodeStrictBase64(changed)).toBeNull();
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
 });
 
 describe('verifySignature (§9.3, §9.5)', () => {

@@ -6,8 +6,22 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { OpenDataError } from './errors.js';
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const BLOCK = 16;
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+/** Any value at or above this in {@link SEXTETS} marks a character outside the alphabet. */
+const INVALID = 64;
+/** The 6-bit value of each ASCII character, INVALID for the rest; a space reads as '+'. */
+const SEXTETS = new Uint8Array(128).fill(INVALID);
+for (let i = 0; i < ALPHABET.length; i++) SEXTETS[ALPHABET.charCodeAt(i)] = i;
+SEXTETS[0x20] = 62;
+const PAD = 0x3d; // '='
+
+/**
+ * Up to this many characters, decoding in JavaScript beats a native decode plus
+ * re-encode (no call into C++, no string built): keys and ivs (24 characters) go here.
+ */
+const SHORT_BASE64 = 64;
 
 /**
  * Strict base64: canonical alphabet, length a multiple of 4, correct padding and
@@ -16,11 +30,57 @@ const BLOCK = 16;
  * an unencoded form body. `null` when the text is not strict base64.
  */
 export function decodeStrictBase64(text: unknown): Buffer | null {
-  if (typeof text !== 'string') return null;
-  const repaired = text.replace(/ /g, '+');
-  if (repaired.length % 4 !== 0 || !BASE64.test(repaired)) return null;
+  if (typeof text !== 'string' || text.length % 4 !== 0) return null;
+  if (text.length <= SHORT_BASE64) return decodeShort(text);
+  // Buffer.from skips foreign characters and accepts the URL-safe alphabet, so
+  // only a re-encode that gives back the very same text proves it canonical.
+  const repaired = text.includes(' ') ? text.replace(/ /g, '+') : text;
   const bytes = Buffer.from(repaired, 'base64');
   return bytes.toString('base64') === repaired ? bytes : null;
+}
+
+function sextet(text: string, at: number): number {
+  const code = text.charCodeAt(at);
+  return code < 128 ? (SEXTETS[code] as number) : INVALID;
+}
+
+/** Decodes and validates in one pass; `text.length` is a multiple of 4. */
+function decodeShort(text: string): Buffer | null {
+  const length = text.length;
+  if (length === 0) return Buffer.alloc(0);
+  const padding = text.charCodeAt(length - 1) !== PAD ? 0 : text.charCodeAt(length - 2) !== PAD ? 1 : 2;
+  const bytes = Buffer.allocUnsafe((length / 4) * 3 - padding);
+  const whole = padding === 0 ? length : length - 4;
+  // OR of every sextet: INVALID or above as soon as one character is outside the alphabet
+  let seen = 0;
+  let out = 0;
+  let at = 0;
+  for (; at < whole; at += 4) {
+    const a = sextet(text, at);
+    const b = sextet(text, at + 1);
+    const c = sextet(text, at + 2);
+    const d = sextet(text, at + 3);
+    seen |= a | b | c | d;
+    bytes[out++] = (a << 2) | (b >> 4);
+    bytes[out++] = ((b & 15) << 4) | (c >> 2);
+    bytes[out++] = ((c & 3) << 6) | d;
+  }
+  if (padding === 1) {
+    const a = sextet(text, at);
+    const b = sextet(text, at + 1);
+    const c = sextet(text, at + 2);
+    // the last character carries 2 unused bits, which must be zero
+    seen |= a | b | c | ((c & 3) === 0 ? 0 : INVALID);
+    bytes[out++] = (a << 2) | (b >> 4);
+    bytes[out] = ((b & 15) << 4) | (c >> 2);
+  } else if (padding === 2) {
+    const a = sextet(text, at);
+    const b = sextet(text, at + 1);
+    // the last character carries 4 unused bits, which must be zero
+    seen |= a | b | ((b & 15) === 0 ? 0 : INVALID);
+    bytes[out] = (a << 2) | (b >> 4);
+  }
+  return seen < INVALID ? bytes : null;
 }
 
 function keyBytes(sessionKey: unknown): Buffer {
@@ -35,6 +95,7 @@ function ivBytes(iv: unknown): Buffer {
   return bytes;
 }
 
+// Fatal decoding validates as it decodes, for no more than plain toString('utf8') costs.
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**

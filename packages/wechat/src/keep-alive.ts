@@ -1,4 +1,4 @@
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent } from 'undici';
 
 /** Pooled keep-alive connections to WeChat: TLS handshakes are paid once per connection, not per call. */
 const AGENT_OPTIONS = {
@@ -10,13 +10,11 @@ const AGENT_OPTIONS = {
 /** Most pooled connections to WeChat by default: at ~100 ms per call, 512 carry ~5,000 calls a second. */
 export const DEFAULT_MAX_CONNECTIONS = 512;
 
-/** A fetch bound to its own keep-alive undici Agent, and the way to close that agent. */
-export function createKeepAliveFetch(connections: number = DEFAULT_MAX_CONNECTIONS): {
-  fetch: typeof globalThis.fetch;
+/** A keep-alive undici Agent holding at most `connections` sockets per origin, and the way to close it. */
+export function createKeepAliveAgent(connections: number = DEFAULT_MAX_CONNECTIONS): {
+  dispatcher: Agent;
   close: () => Promise<void>;
 } {
   const agent = new Agent({ ...AGENT_OPTIONS, connections });
-  const fetch = ((input: string, init?: RequestInit) =>
-    undiciFetch(input, { ...(init as object), dispatcher: agent })) as unknown as typeof globalThis.fetch;
-  return { fetch, close: () => agent.close() };
+  return { dispatcher: agent, close: () => agent.close() };
 }

@@ -8,7 +8,8 @@
  *
  * Format: `v1.<kid>.<iv>.<ciphertext>.<tag>` (base64url parts).
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
+import { pooledRandomBytes, type RandomBytes } from './tokens.js';
 
 /** Thrown when a sealed value cannot be opened (unknown key id, tampered, wrong context). */
 export class UnsealError extends Error {
@@ -28,11 +29,40 @@ export interface Sealer {
   isStale(sealed: string): boolean;
 }
 
-/** Decodes base64url only in its one canonical spelling (so no two texts open to the same bytes). */
-function canonical(text: string): Buffer | null {
-  const bytes = Buffer.from(text, 'base64url');
-  return bytes.toString('base64url') === text ? bytes : null;
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * True when `text` is base64url in its one canonical spelling: the alphabet
+ * only, no padding, no impossible length, and the unused low bits of the last
+ * character zero. Exactly the texts that decoding and encoding again give back
+ * unchanged, so no two texts open to the same bytes.
+ */
+export function isCanonicalBase64url(text: string): boolean {
+  if (!BASE64URL.test(text)) return false;
+  switch (text.length & 3) {
+    case 0:
+      return true;
+    case 1:
+      return false;
+    case 2:
+      // one byte in the last group: 4 bits of the last character are unused
+      return (base64urlValue(text.charCodeAt(text.length - 1)) & 0b1111) === 0;
+    default:
+      // two bytes in the last group: 2 bits of the last character are unused
+      return (base64urlValue(text.charCodeAt(text.length - 1)) & 0b11) === 0;
+  }
 }
+
+/** The 6-bit value of a base64url character already known to be in the alphabet. */
+function base64urlValue(code: number): number {
+  if (code >= 97) return code - 71; // a-z: 26..51
+  if (code >= 65) return code === 95 ? 63 : code - 65; // A-Z: 0..25, '_': 63
+  return code === 45 ? 62 : code + 4; // '-': 62, 0-9: 52..61
+}
+
+/** Base64url lengths of the 12-byte IV and the 16-byte tag. */
+const IV_CHARS = 16;
+const TAG_CHARS = 22;
 
 function keyIdOf(key: Buffer): string {
   return createHash('sha256').update('wxlogin-seal-key-id\0').update(key).digest('base64url').slice(0, 8);
@@ -40,8 +70,9 @@ function keyIdOf(key: Buffer): string {
 
 /**
  * @param secrets base64 secrets of 32 bytes, the current one first (validated by the config).
+ * @param random source of the IVs (default: the CSPRNG through `pooledRandomBytes`).
  */
-export function createSealer(secrets: readonly string[], random: (size: number) => Buffer = randomBytes): Sealer {
+export function createSealer(secrets: readonly string[], random: RandomBytes = pooledRandomBytes): Sealer {
   const keys = secrets.map((s) => Buffer.from(s, 'base64'));
   const current = keys[0];
   if (current === undefined || keys.some((k) => k.length !== 32))
@@ -60,22 +91,33 @@ export function createSealer(secrets: readonly string[], random: (size: number) 
       return `v1.${keyId}.${iv.toString('base64url')}.${ciphertext.toString('base64url')}.${tag.toString('base64url')}`;
     },
     open(sealed, context) {
-      const parts = sealed.split('.');
-      if (parts.length !== 5 || parts[0] !== 'v1') throw new UnsealError('malformed');
-      const [, kid, ivText, ctText, tagText] = parts as [string, string, string, string, string];
-      const key = byId.get(kid);
+      // v1.<kid>.<iv>.<ciphertext>.<tag>: exactly four dots, the first right after "v1"
+      const kidEnd = sealed.startsWith('v1.') ? sealed.indexOf('.', 3) : -1;
+      const ivEnd = kidEnd === -1 ? -1 : sealed.indexOf('.', kidEnd + 1);
+      const ctEnd = ivEnd === -1 ? -1 : sealed.indexOf('.', ivEnd + 1);
+      if (ctEnd === -1 || sealed.indexOf('.', ctEnd + 1) !== -1) throw new UnsealError('malformed');
+      const key = byId.get(sealed.slice(3, kidEnd));
       if (key === undefined) throw new UnsealError('unknown_key');
-      const iv = canonical(ivText);
-      const tag = canonical(tagText);
-      const ciphertext = canonical(ctText);
-      if (iv === null || tag === null || ciphertext === null || iv.length !== 12 || tag.length !== 16) {
+      const ivText = sealed.slice(kidEnd + 1, ivEnd);
+      const ctText = sealed.slice(ivEnd + 1, ctEnd);
+      const tagText = sealed.slice(ctEnd + 1);
+      if (
+        ivText.length !== IV_CHARS ||
+        tagText.length !== TAG_CHARS ||
+        !isCanonicalBase64url(ivText) ||
+        !isCanonicalBase64url(tagText) ||
+        !isCanonicalBase64url(ctText)
+      ) {
         throw new UnsealError('malformed');
       }
       try {
-        const decipher = createDecipheriv('aes-256-gcm', key, iv);
+        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(ivText, 'base64url'));
         decipher.setAAD(Buffer.from(context, 'utf8'));
-        decipher.setAuthTag(tag);
-        return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
+        decipher.setAuthTag(Buffer.from(tagText, 'base64url'));
+        const plaintext = decipher.update(Buffer.from(ctText, 'base64url'));
+        // GCM is a stream mode: final() only checks the tag and has no bytes left to give
+        const rest = decipher.final();
+        return (rest.length === 0 ? plaintext : Buffer.concat([plaintext, rest])).toString('utf8');
       } catch (cause) {
         throw Object.assign(new UnsealError('tampered'), { cause });
       }

@@ -2,10 +2,10 @@
 import type { TokenCache } from '@wxlogin/wechat';
 import type { Config } from '../config/config.js';
 import { createMemoryState } from './memory.js';
-import { createRedisState } from './redis.js';
+import type { RedisStateOptions } from './redis.js';
 import type { SharedState } from './types.js';
 
-export { createRedisState, type RedisStateOptions } from './redis.js';
+export type { RedisStateOptions } from './redis.js';
 
 export interface SharedStateHandle {
   state: SharedState;
@@ -34,4 +34,22 @@ export async function createSharedState(
     cluster: config.redisCluster,
     ...(options.onError ? { onError: options.onError } : {}),
   });
+}
+
+/**
+ * Opens the Redis shared state: a command connection (also used by the HTTP
+ * rate limiter and the token cache) and a subscriber connection. Waits at most
+ * `connectTimeoutMs` for both to be ready, and does not fail when Redis is
+ * unreachable: the operations throw `StateUnavailableError` until it is.
+ * The Redis module and its `ioredis` client are loaded by the first call, so a
+ * service without Redis never loads them.
+ *
+ * @throws TypeError when an option is invalid.
+ * @example
+ * const shared = await createRedisState({ url: 'redis://127.0.0.1:6379' });
+ * app.addHook('onClose', () => shared.close());
+ */
+export async function createRedisState(options: RedisStateOptions): Promise<SharedStateHandle> {
+  const redis = await import('./redis.js');
+  return redis.createRedisState(options);
 }

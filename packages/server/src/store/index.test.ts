@@ -46,8 +46,11 @@ describe('openStore', () => {
     await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 
-  it('passes postgresPoolSize on (an invalid one is refused)', () => {
-    expect(() => openStore('postgres://127.0.0.1/db', { postgresPoolSize: 0 })).toThrow(/poolSize/);
+  it('refuses an invalid postgresPoolSize at once', () => {
+    for (const postgresPoolSize of [0, -1, 1.5, Number.NaN]) {
+      expect(() => openStore('postgres://127.0.0.1/db', { postgresPoolSize })).toThrow(TypeError);
+      expect(() => openStore('postgres://127.0.0.1/db', { postgresPoolSize })).toThrow(/postgresPoolSize/);
+    }
   });
 
   it.each([

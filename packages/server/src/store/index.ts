@@ -1,8 +1,8 @@
-import { createPostgresStore } from './postgres.js';
+import type { PostgresStoreOptions } from './postgres.js';
 import { createSqliteStore } from './sqlite.js';
-import type { Store } from './types.js';
+import { type Store, StoreUnavailableError } from './types.js';
 
-export { createPostgresStore, type PostgresStoreOptions } from './postgres.js';
+export type { PostgresStoreOptions } from './postgres.js';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite.js';
 export {
   type NewSession,
@@ -29,8 +29,10 @@ const ACCEPTED = 'sqlite:<path>, sqlite::memory:, sqlite:///absolute/path, postg
  * Opens the store named by `DATABASE_URL`: `sqlite:<path>` (relative to the
  * working directory), `sqlite::memory:`, `sqlite:///absolute/path`, or
  * `postgres://…` / `postgresql://…`. Nothing is connected yet; call `migrate()`.
+ * The PostgreSQL driver is loaded at the first call of a PostgreSQL store.
  *
- * @throws TypeError naming DATABASE_URL and the accepted forms (credentials never echoed).
+ * @throws TypeError naming DATABASE_URL and the accepted forms (credentials never echoed),
+ *   or when `postgresPoolSize` is not a positive integer.
  * @example
  * const store = openStore('sqlite:./.wxlogin/wxlogin.db');
  * await store.migrate();
@@ -40,9 +42,13 @@ export function openStore(databaseUrl: string, options: OpenStoreOptions = {}): 
   const lower = databaseUrl.toLowerCase();
   if (lower.startsWith('postgres://') || lower.startsWith('postgresql://')) {
     if (!URL.canParse(databaseUrl)) throw invalid(databaseUrl, 'it is not a valid URL');
-    return createPostgresStore({
+    const { postgresPoolSize } = options;
+    if (postgresPoolSize !== undefined && !(Number.isSafeInteger(postgresPoolSize) && postgresPoolSize > 0)) {
+      throw new TypeError('openStore: postgresPoolSize must be a positive integer');
+    }
+    return lazyPostgresStore({
       connectionString: databaseUrl,
-      ...(options.postgresPoolSize !== undefined ? { poolSize: options.postgresPoolSize } : {}),
+      ...(postgresPoolSize !== undefined ? { poolSize: postgresPoolSize } : {}),
     });
   }
   if (lower.startsWith('sqlite:')) {
@@ -57,6 +63,56 @@ export function openStore(databaseUrl: string, options: OpenStoreOptions = {}): 
     return createSqliteStore({ path: rest });
   }
   throw invalid(databaseUrl, 'unsupported scheme');
+}
+
+/**
+ * The PostgreSQL store, its module (and with it the `pg` driver) loaded at the
+ * first call: a service on SQLite never loads the driver. Until then nothing is
+ * connected, as with `createPostgresStore`; closing a store never used loads nothing.
+ */
+function lazyPostgresStore(options: PostgresStoreOptions): Store {
+  let store: Store | undefined;
+  let loading: Promise<Store> | undefined;
+  let closed = false;
+  const load = (): Promise<Store> => {
+    if (closed) return Promise.reject(new StoreUnavailableError('PostgreSQL store: closed'));
+    loading ??= import('./postgres.js').then(({ createPostgresStore }) => {
+      store = createPostgresStore(options);
+      return store;
+    });
+    return loading;
+  };
+  const use = <T>(call: (loaded: Store) => Promise<T>): Promise<T> =>
+    store !== undefined ? call(store) : load().then(call);
+  return {
+    kind: 'postgres',
+    migrate: () => use((s) => s.migrate()),
+    ping: () => use((s) => s.ping()),
+    close: () => {
+      if (loading !== undefined) return use((s) => s.close());
+      closed = true;
+      return Promise.resolve();
+    },
+    upsertUserOnLogin: (candidate) => use((s) => s.upsertUserOnLogin(candidate)),
+    recordLogin: (login) => use((s) => s.recordLogin(login)),
+    getUser: (userId) => use((s) => s.getUser(userId)),
+    listUsersByUnionId: (unionId) => use((s) => s.listUsersByUnionId(unionId)),
+    updateUserProfile: (userId, fields, now) => use((s) => s.updateUserProfile(userId, fields, now)),
+    saveSessionKey: (userId, sealed, now, graceSeconds) =>
+      use((s) => s.saveSessionKey(userId, sealed, now, graceSeconds)),
+    getSessionKeys: (userId) => use((s) => s.getSessionKeys(userId)),
+    createSession: (input) => use((s) => s.createSession(input)),
+    getSession: (sessionId) => use((s) => s.getSession(sessionId)),
+    revokeSession: (sessionId, now) => use((s) => s.revokeSession(sessionId, now)),
+    listRevokedSessionIds: (since) => use((s) => s.listRevokedSessionIds(since)),
+    countActiveSessions: (now) => use((s) => s.countActiveSessions(now)),
+    getRefreshToken: (id) => use((s) => s.getRefreshToken(id)),
+    rotateRefreshToken: (spentId, next, now) => use((s) => s.rotateRefreshToken(spentId, next, now)),
+    deleteExpired: (before) => use((s) => s.deleteExpired(before)),
+    listSigningKeys: () => use((s) => s.listSigningKeys()),
+    addSigningKey: (key, now) => use((s) => s.addSigningKey(key, now)),
+    deleteRetiredSigningKeys: (before) => use((s) => s.deleteRetiredSigningKeys(before)),
+  };
 }
 
 function invalid(databaseUrl: string, reason: string): TypeError {
