@@ -9,6 +9,7 @@ import {
   pooledRandomBytes,
   randomId,
   secretMatches,
+  sortableId,
 } from './tokens.js';
 
 describe('refresh tokens', () => {
@@ -144,8 +145,42 @@ describe('pooledRandomBytes', () => {
   it('is the default source of refresh tokens; an injected source still decides them', () => {
     const zero = (size: number): Buffer => Buffer.alloc(size);
     const issued = issueRefreshToken(zero);
-    expect(issued.token).toBe(`${'A'.repeat(22)}.${'A'.repeat(43)}`);
+    // the id's first 8 characters are the time (see sortableId)
+    expect(issued.token.slice(8)).toBe(`${'A'.repeat(14)}.${'A'.repeat(43)}`);
     expect(randomId(zero)).toBe('A'.repeat(22));
     expect(issueRefreshToken().token).not.toBe(issueRefreshToken().token);
+  });
+});
+
+describe('sortableId', () => {
+  it('is 22 base64url characters: 6 bytes of the ms clock, then 10 random bytes', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+        fc.uint8Array({ minLength: 10, maxLength: 10 }),
+        (now, tail) => {
+          const id = sortableId(() => Buffer.from(tail), now);
+          expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+          const bytes = Buffer.from(id, 'base64url');
+          expect(bytes.readUIntBE(0, 6)).toBe(now);
+          expect([...bytes.subarray(6)]).toEqual([...tail]);
+        },
+      ),
+    );
+  });
+
+  it('gives ids made close together a common prefix, and never the same id twice', () => {
+    const now = 1_800_000_000_000;
+    const ids = Array.from({ length: 1000 }, (_, i) => sortableId(pooledRandomBytes, now + (i % 50)));
+    expect(new Set(ids).size).toBe(1000);
+    expect(new Set(ids.map((id) => id.slice(0, 6))).size).toBe(1);
+    expect(sortableId(pooledRandomBytes, now + 10 * 60_000).slice(0, 6)).not.toBe(ids[0]?.slice(0, 6));
+  });
+
+  it('is the id of refresh tokens, which still parse', () => {
+    const issued = issueRefreshToken();
+    const time = Buffer.from(issued.id, 'base64url').readUIntBE(0, 6);
+    expect(Math.abs(time - Date.now())).toBeLessThan(60_000);
+    expect(parseRefreshToken(issued.token)?.id).toBe(issued.id);
   });
 });

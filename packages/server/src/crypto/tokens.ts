@@ -39,6 +39,23 @@ export function randomId(random: RandomBytes, bytes = 16): string {
   return random(bytes).toString('base64url');
 }
 
+/**
+ * An identifier that starts with its creation time: 6 bytes of the ms clock,
+ * then 10 random bytes (80 bits), in base64url — the shape of
+ * `randomId(random, 16)` (22 characters). The first 8 characters are the
+ * time, so ids made within seconds of each other share a prefix, and rows
+ * keyed by them land in a few neighbouring index pages instead of anywhere in
+ * a large table (measured: a login's inserts into 100k-row tables cost about
+ * a third). Ids are not secrets (a refresh token's secret is its other part);
+ * the time an id reveals is also in the token's `iat`.
+ */
+export function sortableId(random: RandomBytes, now: number = Date.now()): string {
+  const bytes = Buffer.allocUnsafe(16);
+  bytes.writeUIntBE(Math.floor(Math.max(0, now)) % 2 ** 48, 0, 6);
+  random(10).copy(bytes, 6);
+  return bytes.toString('base64url');
+}
+
 export interface IssuedRefreshToken {
   /** What the client receives. */
   token: string;
@@ -52,7 +69,7 @@ export function hashSecret(secret: string): string {
 }
 
 export function issueRefreshToken(random: RandomBytes = pooledRandomBytes): IssuedRefreshToken {
-  const id = randomId(random, 16);
+  const id = sortableId(random);
   const secret = randomId(random, 32);
   return { token: `${id}.${secret}`, id, secretHash: hashSecret(secret) };
 }

@@ -17,8 +17,8 @@ import {
   issueRefreshToken,
   parseRefreshToken,
   type RandomBytes,
-  randomId,
   secretMatches,
+  sortableId,
 } from '../crypto/tokens.js';
 import { ApiError, fromStorageFailure, fromWechatError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
@@ -152,11 +152,17 @@ export class AuthService {
       const { config, random } = this.deps;
       // over the user's limit, the login still records the session key WeChat just rotated, but opens no session
       limited = await this.userLimit(loginLimitKey(client.appId, session.openId));
-      const sessionId = randomId(random);
+      const sessionId = sortableId(random, this.deps.now());
       const refresh = limited === null ? issueRefreshToken(random) : null;
       const expiresAt = now + config.refreshTokenTtlSeconds;
       const { user, created } = await this.deps.store.recordLogin({
-        user: { id: randomId(random), appId: client.appId, openId: session.openId, unionId: session.unionId, now },
+        user: {
+          id: sortableId(random, this.deps.now()),
+          appId: client.appId,
+          openId: session.openId,
+          unionId: session.unionId,
+          now,
+        },
         sessionKey: (userId, current) => this.sessionKeyToSave(userId, session.sessionKey, current),
         graceSeconds: config.sessionKeyGraceSeconds,
         session:
@@ -217,7 +223,7 @@ export class AuthService {
   private async issueSession(user: UserRecord, created: boolean): Promise<TokenResponse> {
     const { config, store } = this.deps;
     const now = this.nowSeconds();
-    const sessionId = randomId(this.deps.random);
+    const sessionId = sortableId(this.deps.random, this.deps.now());
     const refresh = issueRefreshToken(this.deps.random);
     const expiresAt = now + config.refreshTokenTtlSeconds;
     await store.createSession({

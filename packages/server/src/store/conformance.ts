@@ -545,6 +545,24 @@ export function describeStoreConformance(name: string, factory: () => Promise<St
           expect(await store.getRefreshToken('rt-dup')).toMatchObject({ sessionId: 's1' });
         });
 
+        it('concurrent writes: one that fails is rolled back alone, the others are stored', async () => {
+          await addUser('u1');
+          await store.createSession(newSession('s0', 'u1', { tokenId: 'rt-dup' }));
+          const results = await Promise.allSettled([
+            store.createSession(newSession('s1', 'u1')),
+            store.createSession(newSession('s2', 'u1', { tokenId: 'rt-dup' })),
+            store.revokeSession('s0', T0 + 1),
+            store.createSession(newSession('s3', 'u1')),
+          ]);
+          expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+          expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailableError);
+          expect(await store.getSession('s1')).not.toBeNull();
+          expect(await store.getSession('s2')).toBeNull();
+          expect(await store.getSession('s3')).not.toBeNull();
+          expect(await store.getSession('s0')).toMatchObject({ revokedAt: T0 + 1 });
+          expect(await store.getRefreshToken('rt-dup')).toMatchObject({ sessionId: 's0' });
+        });
+
         it('createSession refuses a first token of another session with TypeError', async () => {
           await addUser('u1');
           const input = newSession('s1', 'u1');
