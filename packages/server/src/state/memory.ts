@@ -7,13 +7,19 @@ type CodeEntry =
 
 export interface MemoryStateOptions {
   now?: () => number;
-  /** Most code markers kept; the oldest go first (a dropped marker only means WeChat answers the replay). @default 100000 */
+  /**
+   * Most code markers kept; the oldest go first. A dropped marker only means
+   * that a replay of that code is answered by WeChat (40163, `code_used`)
+   * instead of from memory; duplicates sent together (double taps, retries)
+   * come within seconds. 20,000 markers hold several minutes of logins at
+   * 50 a second, and cost about 3 MiB. @default 20000
+   */
   maxCodes?: number;
 }
 
 export function createMemoryState(options: MemoryStateOptions = {}): SharedState {
   const now = options.now ?? Date.now;
-  const maxCodes = options.maxCodes ?? 100_000;
+  const maxCodes = options.maxCodes ?? 20_000;
   const codes = new Map<string, CodeEntry>();
   const counters = new Map<string, { count: number; resetAt: number }>();
   const listeners = new Set<(sessionId: string) => void>();
