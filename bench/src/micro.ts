@@ -199,7 +199,7 @@ async function measure(fn: () => unknown, timeMs: number): Promise<number> {
 /**
  * Runs every pair `rounds` times in short slices, wrapper and raw in turn
  * (A B A B…), so that whatever else the machine does falls on both alike, and
- * reports the median time of each.
+ * reports the median time of each and the median of the per-round ratios.
  */
 export async function runMicro(options: {
   timeMs: number;
@@ -218,14 +218,10 @@ export async function runMicro(options: {
       }
       const wrapperNs = median(wrapperTimes);
       const rawNs = median(rawTimes);
-      const result = {
-        name: pair.name,
-        raw: pair.raw,
-        wrapperNs,
-        rawNs,
-        ratio: wrapperNs / rawNs,
-        judged: pair.judged,
-      };
+      // the ratio within each round (wrapper and raw measured back to back), then its median:
+      // drift of the machine between rounds cancels, as in the load runs
+      const ratio = median(wrapperTimes.map((time, round) => time / (rawTimes[round] as number)));
+      const result = { name: pair.name, raw: pair.raw, wrapperNs, rawNs, ratio, judged: pair.judged };
       options.log?.(
         `micro  ${pair.name}: ${wrapperNs.toFixed(0)} ns vs raw ${rawNs.toFixed(0)} ns (×${result.ratio.toFixed(2)})`,
       );

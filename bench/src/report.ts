@@ -353,7 +353,7 @@ export function renderReport(input: ReportInput): string {
     parts.push(
       '## Micro-benchmarks (median time per call, median of rounds)',
       '',
-      `tinybench, ${s.microRounds} round(s) of ${s.microTimeMs} ms per task, wrapper and raw in turn.`,
+      `tinybench, ${s.microRounds} round(s) of ${s.microTimeMs} ms per task, wrapper and raw in turn; the ratio is the median of the per-round ratios (wrapper and raw measured back to back).`,
       '',
       microTable(input.micro),
       '',
