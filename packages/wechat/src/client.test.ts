@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { failure } from '../test/failure.js';
 import { createWechatClient, type WechatClient, type WechatClientOptions } from './client.js';
-import { ERRCODE_TABLE, type WechatEndpoint, WechatError } from './errors.js';
+import { ERRCODE_TABLE, type WechatEndpoint } from './errors.js';
 import { APP_ID, type FakeRoute, fakeWechat, issuingTokens, SECRET } from './testing/fake-fetch.js';
 
 const SESSION_KEY = 'ABEiM0RVZneImaq7zN3u/w==';
@@ -17,18 +18,6 @@ function client(routes: Record<string, FakeRoute>, options: Partial<WechatClient
     ...options,
   });
   return { wechat, client: instance };
-}
-
-/** Resolves to the WechatError the promise rejects with; fails when it resolves. */
-async function failure(promise: Promise<unknown>): Promise<WechatError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a WechatError, but the call succeeded');
-    },
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(WechatError);
-  return error as WechatError;
 }
 
 interface EndpointCase {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { failure } from '../test/failure.js';
 import { createWechatClient, type WechatClient, type WechatClientOptions } from './client.js';
 import { WechatError } from './errors.js';
 import { APP_ID, SECRET } from './testing/fake-fetch.js';
@@ -72,17 +73,6 @@ function connect(url: string, options: Partial<WechatClientOptions> = {}): Wecha
   });
   clients.push(client);
   return client;
-}
-
-async function failure(promise: Promise<unknown>): Promise<WechatError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a WechatError, but the call succeeded');
-    },
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(WechatError);
-  return error as WechatError;
 }
 
 async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {

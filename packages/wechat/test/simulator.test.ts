@@ -1,7 +1,8 @@
 // The client against the simulator over real HTTP on 127.0.0.1, using the default keep-alive fetch.
 import { DEV_APP, type SimEndpoint, type Simulator, startSimulator } from '@wxlogin/simulator';
-import { createWechatClient, type WechatClient, type WechatClientOptions, WechatError } from '@wxlogin/wechat';
+import { createWechatClient, type WechatClient, type WechatClientOptions } from '@wxlogin/wechat';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { failure } from './failure.js';
 
 let sim: Simulator;
 const clients: WechatClient[] = [];
@@ -26,17 +27,6 @@ function connect(options: Partial<WechatClientOptions> = {}): WechatClient {
   });
   clients.push(client);
   return client;
-}
-
-async function failure(promise: Promise<unknown>): Promise<WechatError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a WechatError, but the call succeeded');
-    },
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(WechatError);
-  return error as WechatError;
 }
 
 /** Logs `user` in through the client and returns what the server would hold. */
