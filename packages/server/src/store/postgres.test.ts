@@ -93,11 +93,14 @@ describe.skipIf(url === null)('PostgreSQL store', () => {
 
   it('a statement past statementTimeoutMs rejects with StoreUnavailableError', async () => {
     const schema = freshSchema();
+    // set up with the default timeout: on a busy machine the migration's DDL alone may take 100 ms
+    const setup = createPostgresStore({ connectionString, schema, poolSize: 1 });
+    await setup.migrate();
+    await setup.upsertUserOnLogin({ id: 'u1', appId: 'a', openId: 'o', unionId: null, now: T0 });
+    await setup.close();
     const store = createPostgresStore({ connectionString, schema, poolSize: 2, statementTimeoutMs: 100 });
     const locker = await admin.connect();
     try {
-      await store.migrate();
-      await store.upsertUserOnLogin({ id: 'u1', appId: 'a', openId: 'o', unionId: null, now: T0 });
       await locker.query('BEGIN');
       await locker.query(`LOCK TABLE "${schema}".users IN ACCESS EXCLUSIVE MODE`);
       await expect(store.getUser('u1')).rejects.toMatchObject({
