@@ -219,34 +219,38 @@ function insertSession(s: Statements, { session, refreshToken }: NewSession): vo
   s.insertRefreshToken.run(refreshToken.id, session.id, refreshToken.secretHash, refreshToken.expiresAt);
 }
 
+// The group-committed writes: each runs inside a savepoint of a group commit
+// (`SqliteStore.#write`), which makes it atomic.
+
+function recordLoginRows(s: Statements, login: LoginRecord): { row: UserRow; created: boolean } | undefined {
+  const result = upsertUserRow(s, login.user);
+  if (result === undefined) return undefined;
+  const { row } = result;
+  const now = login.user.now;
+  const sealed = login.sessionKey(row.id, s.sessionKeys.get(row.id)?.current_sealed ?? null);
+  if (sealed !== null) s.saveSessionKey.run(row.id, sealed, now, now + login.graceSeconds);
+  const created = loginSession(login, { id: row.id, appId: row.app_id });
+  if (created !== null) insertSession(s, created);
+  return result;
+}
+
+function rotateRows(s: Statements, spentId: string, next: RefreshTokenRecord, now: number): boolean {
+  const spent = s.spendable.get(spentId);
+  if (spent === undefined) return false;
+  if (spent.session_id !== next.sessionId) {
+    throw new TypeError('rotateRefreshToken: next.sessionId must be the session of the spent token');
+  }
+  if (spent.spent_at !== null || spent.revoked_at !== null) return false;
+  s.spend.run(now, spentId);
+  s.moveExpiry.run(next.expiresAt, spent.session_id);
+  s.insertRefreshToken.run(next.id, spent.session_id, next.secretHash, next.expiresAt);
+  return true;
+}
+
 /** Write paths that read first: each is one `BEGIN IMMEDIATE` transaction. */
 function prepareTransactions(db: Database.Database, s: Statements) {
   return {
     upsertUser: db.transaction((c: LoginCandidate) => upsertUserRow(s, c)),
-    recordLogin: db.transaction((login: LoginRecord): { row: UserRow; created: boolean } | undefined => {
-      const result = upsertUserRow(s, login.user);
-      if (result === undefined) return undefined;
-      const { row } = result;
-      const now = login.user.now;
-      const sealed = login.sessionKey(row.id, s.sessionKeys.get(row.id)?.current_sealed ?? null);
-      if (sealed !== null) s.saveSessionKey.run(row.id, sealed, now, now + login.graceSeconds);
-      const created = loginSession(login, { id: row.id, appId: row.app_id });
-      if (created !== null) insertSession(s, created);
-      return result;
-    }),
-    createSession: db.transaction((input: NewSession): void => insertSession(s, input)),
-    rotate: db.transaction((spentId: string, next: RefreshTokenRecord, now: number): boolean => {
-      const spent = s.spendable.get(spentId);
-      if (spent === undefined) return false;
-      if (spent.session_id !== next.sessionId) {
-        throw new TypeError('rotateRefreshToken: next.sessionId must be the session of the spent token');
-      }
-      if (spent.spent_at !== null || spent.revoked_at !== null) return false;
-      s.spend.run(now, spentId);
-      s.moveExpiry.run(next.expiresAt, spent.session_id);
-      s.insertRefreshToken.run(next.id, spent.session_id, next.secretHash, next.expiresAt);
-      return true;
-    }),
     deleteExpired: db.transaction((before: number): number => {
       const sessions = s.deleteExpiredSessions.run(before).changes;
       s.deleteExpiredTokens.run(before);
@@ -419,7 +423,7 @@ class SqliteStore implements Store {
   async recordLogin(login: LoginRecord): Promise<{ user: UserRecord; created: boolean }> {
     assertLoginRecord(login);
     return this.#write('recordLogin', (s) => {
-      const result = s.tx.recordLogin(login);
+      const result = recordLoginRows(s, login);
       if (result === undefined) throw new Error('the user vanished during recordLogin');
       return { user: rowToUser(result.row), created: result.created };
     });
@@ -459,7 +463,7 @@ class SqliteStore implements Store {
 
   async createSession(input: NewSession): Promise<void> {
     assertNewSession(input);
-    await this.#write('createSession', (s) => s.tx.createSession(input));
+    await this.#write('createSession', (s) => insertSession(s, input));
   }
 
   async getSession(sessionId: string): Promise<SessionRecord | null> {
@@ -490,7 +494,7 @@ class SqliteStore implements Store {
   async rotateRefreshToken(spentId: string, next: RefreshTokenRecord, now: number): Promise<boolean> {
     assertSeconds(now, 'rotateRefreshToken: now');
     assertSeconds(next.expiresAt, 'rotateRefreshToken: next.expiresAt');
-    return this.#write('rotateRefreshToken', (s) => s.tx.rotate(spentId, next, now));
+    return this.#write('rotateRefreshToken', (s) => rotateRows(s, spentId, next, now));
   }
 
   async deleteExpired(before: number): Promise<number> {
