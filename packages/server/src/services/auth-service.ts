@@ -148,16 +148,17 @@ export class AuthService {
     let limited: ApiError | null = null;
     try {
       const session = await client.code2Session(code);
-      const now = this.nowSeconds();
+      const nowMs = this.deps.now();
+      const now = Math.floor(nowMs / 1000);
       const { config, random } = this.deps;
       // over the user's limit, the login still records the session key WeChat just rotated, but opens no session
       limited = await this.userLimit(loginLimitKey(client.appId, session.openId));
-      const sessionId = sortableId(random, this.deps.now());
+      const sessionId = sortableId(random, nowMs);
       const refresh = limited === null ? issueRefreshToken(random) : null;
       const expiresAt = now + config.refreshTokenTtlSeconds;
       const { user, created } = await this.deps.store.recordLogin({
         user: {
-          id: sortableId(random, this.deps.now()),
+          id: sortableId(random, nowMs),
           appId: client.appId,
           openId: session.openId,
           unionId: session.unionId,

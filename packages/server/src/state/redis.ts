@@ -389,6 +389,20 @@ export async function createRedisState(options: RedisStateOptions): Promise<Shar
     }
   });
 
+  /** Adds a signal listener (and its resync callback); answers the function that removes both. */
+  function listen(
+    listeners: Set<(message: string) => void>,
+    listener: (message: string) => void,
+    onResync: (() => void) | undefined,
+  ): () => void {
+    listeners.add(listener);
+    if (onResync) resyncListeners.add(onResync);
+    return () => {
+      listeners.delete(listener);
+      if (onResync) resyncListeners.delete(onResync);
+    };
+  }
+
   /** Publishes a signal; one that cannot be sent now is kept and sent when Redis is back. */
   async function signal(op: string, channel: string, message: string): Promise<void> {
     try {
@@ -503,12 +517,7 @@ export async function createRedisState(options: RedisStateOptions): Promise<Shar
     },
 
     onRevocation(listener, onResync) {
-      revocationListeners.add(listener);
-      if (onResync) resyncListeners.add(onResync);
-      return () => {
-        revocationListeners.delete(listener);
-        if (onResync) resyncListeners.delete(onResync);
-      };
+      return listen(revocationListeners, listener, onResync);
     },
 
     publishUserChange(userId) {
@@ -516,12 +525,7 @@ export async function createRedisState(options: RedisStateOptions): Promise<Shar
     },
 
     onUserChange(listener, onResync) {
-      userListeners.add(listener);
-      if (onResync) resyncListeners.add(onResync);
-      return () => {
-        userListeners.delete(listener);
-        if (onResync) resyncListeners.delete(onResync);
-      };
+      return listen(userListeners, listener, onResync);
     },
 
     async ping() {
