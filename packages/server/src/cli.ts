@@ -6,7 +6,6 @@
  */
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, resolveConfig } from './config/config.js';
-import { startDev } from './dev.js';
 import { buildApp, createLogger } from './http/app.js';
 import { createRuntime } from './runtime.js';
 import { createSharedState } from './state/index.js';
@@ -90,6 +89,8 @@ async function main(argv: string[]): Promise<void> {
         args: rest,
         options: { port: { type: 'string' }, 'simulator-port': { type: 'string' }, 'data-dir': { type: 'string' } },
       });
+      // loaded only here: `serve` never carries the simulator
+      const { startDev } = await import('./dev.js');
       await startDev({
         env: process.env,
         ...(values.port ? { port: Number(values.port) } : {}),

@@ -118,7 +118,7 @@ export class Deadline extends EventEmitter {
  * destroyed by undici when the request fails or the deadline fires, so the socket
  * goes back to the pool or is closed, never leaked.
  */
-export function dispatcherTransport(dispatcher: Dispatcher): Transport {
+export function dispatcherTransport(dispatcher: Pick<Dispatcher, 'request'>): Transport {
   return async (request, deadline) => {
     if (deadline.aborted) throw deadline.reason;
     const { url } = request;
