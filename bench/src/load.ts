@@ -5,11 +5,19 @@
  * its own, prepared before the run or fed back from the previous response.
  */
 import autocannon, { type AutocannonRequest, type AutocannonResult } from 'autocannon';
-import { type Child, RssSampler, readCpuMs, readMemory, type Service } from './processes.js';
+import { BENCH_APP, type Child, RssSampler, readCpuMs, readMemory, type Service } from './processes.js';
 
-export type ScenarioId = 'bare' | 'me' | 'login-0ms' | 'login-100ms' | 'refresh' | 'userinfo';
+export type ScenarioId = 'bare' | 'upstream-100ms' | 'me' | 'login-0ms' | 'login-100ms' | 'refresh' | 'userinfo';
 
-export const SCENARIO_IDS: readonly ScenarioId[] = ['bare', 'me', 'login-0ms', 'login-100ms', 'refresh', 'userinfo'];
+export const SCENARIO_IDS: readonly ScenarioId[] = [
+  'bare',
+  'upstream-100ms',
+  'me',
+  'login-0ms',
+  'login-100ms',
+  'refresh',
+  'userinfo',
+];
 
 export interface Stack {
   service: Service;
@@ -51,7 +59,8 @@ interface Prepared {
 
 interface Scenario {
   id: ScenarioId;
-  target: 'bare' | 'service';
+  /** the process driven: the bare server, the service, or the simulator itself (the upstream reference) */
+  target: 'bare' | 'service' | 'simulator';
   prepare(stack: Stack, durationSeconds: number): Promise<Prepared>;
   /** last measured rate, to size single-use inputs of the next run */
   lastRate?: number;
@@ -206,19 +215,34 @@ function feed(
 /** Codes are minted for at least this rate (req/s) before a measured rate is known. */
 const MIN_LOGIN_RATE_GUESS = 3000;
 
+/**
+ * Enough fresh codes for one run: the ideal rate when upstream latency bounds
+ * it, else the last rate measured. One code per user in a run; the same users
+ * come back in the next runs (the usual, returning login).
+ */
+async function codesForRun(
+  stack: Stack,
+  scenario: Scenario,
+  delayMs: number,
+  connections: number,
+  durationSeconds: number,
+): Promise<string[]> {
+  const ceiling = delayMs > 0 ? (connections * 1000) / delayMs : Number.POSITIVE_INFINITY;
+  const guess = Math.min(ceiling, Math.max(MIN_LOGIN_RATE_GUESS, (scenario.lastRate ?? 0) * 1.5));
+  const count = Math.ceil(guess * durationSeconds * 1.15) + connections * 2;
+  return mintCodes(
+    stack.simulator.url,
+    range(count, (i) => `login-${i}`),
+  );
+}
+
 function loginScenario(id: 'login-0ms' | 'login-100ms', delayMs: number, connections: number): Scenario {
   const scenario: Scenario = {
     id,
     target: 'service',
     async prepare(stack, durationSeconds) {
       await setUpstreamDelay(stack, delayMs);
-      // Enough codes for the run: the ideal rate when upstream latency bounds it, else the last rate measured.
-      const ceiling = delayMs > 0 ? (connections * 1000) / delayMs : Number.POSITIVE_INFINITY;
-      const guess = Math.min(ceiling, Math.max(MIN_LOGIN_RATE_GUESS, (scenario.lastRate ?? 0) * 1.5));
-      const count = Math.ceil(guess * durationSeconds * 1.15) + connections * 2;
-      // one code per user in a run; the same users come back in the next runs (the usual, returning login)
-      const users = range(count, (i) => `login-${i}`);
-      const codes = await mintCodes(stack.simulator.url, users);
+      const codes = await codesForRun(stack, scenario, delayMs, connections, durationSeconds);
       let index = 0;
       const fed = feed(
         'POST',
@@ -234,6 +258,53 @@ function loginScenario(id: 'login-0ms' | 'login-100ms', delayMs: number, connect
           await setUpstreamDelay(stack, 0);
           const short = fed.exhausted();
           return short > 0 ? [`${short} requests reused a code: the prepared codes ran out`] : [];
+        },
+      };
+    },
+  };
+  return scenario;
+}
+
+/**
+ * The upstream alone: the simulator's jscode2session at 100 ms, driven directly
+ * with the same connections and the same kind of codes as \`login-100ms\`. No
+ * service can answer faster or more often than what it stands in front of, so
+ * this is the ceiling of \`login-100ms\` on the machine, measured in the same run.
+ */
+function upstreamScenario(delayMs: number, connections: number): Scenario {
+  const scenario: Scenario = {
+    id: 'upstream-100ms',
+    target: 'simulator',
+    async prepare(stack, durationSeconds) {
+      await setUpstreamDelay(stack, delayMs);
+      const codes = await codesForRun(stack, scenario, delayMs, connections, durationSeconds);
+      let index = 0;
+      let exhausted = 0;
+      let refused = 0;
+      const query = `appid=${BENCH_APP.appId}&secret=${BENCH_APP.secret}&grant_type=authorization_code`;
+      return {
+        connections,
+        requests: [
+          {
+            method: 'GET',
+            path: '/sns/jscode2session',
+            setupRequest: (request) => {
+              const code = codes[index++];
+              if (code === undefined) exhausted++;
+              return { ...request, path: `/sns/jscode2session?${query}&js_code=${code ?? 'exhausted'}` };
+            },
+            // WeChat answers a refused code with HTTP 200 and an errcode: the reference must measure real exchanges
+            onResponse: (_status, body) => {
+              if (!body.includes('"session_key"')) refused++;
+            },
+          },
+        ],
+        async finish() {
+          await setUpstreamDelay(stack, 0);
+          const notes: string[] = [];
+          if (exhausted > 0) notes.push(`${exhausted} requests had no code: the prepared codes ran out`);
+          if (refused > 0) notes.push(`${refused} answers were not a session (errcode)`);
+          return notes;
         },
       };
     },
@@ -353,6 +424,7 @@ function bareScenario(): Scenario {
 export function createScenarios(): Map<ScenarioId, Scenario> {
   const list = [
     bareScenario(),
+    upstreamScenario(100, 200),
     meScenario(),
     loginScenario('login-0ms', 0, 50),
     loginScenario('login-100ms', 100, 200),
@@ -427,7 +499,7 @@ export async function runScenario(
   const prepared = await scenario.prepare(stack, options.durationSeconds);
   const failures: string[] = [];
   prepared.requests = keepFailures(prepared.requests, failures);
-  const target = scenario.target === 'bare' ? stack.bare : stack.service;
+  const target = stack[scenario.target];
   const sampler = new RssSampler(target.pid, 100);
   const cpuBefore = {
     target: readCpuMs(target.pid),

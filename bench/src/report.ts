@@ -203,7 +203,7 @@ export function verdicts(summaries: Map<ScenarioId, ScenarioSummary>, micro: rea
     const summary = summaries.get(id);
     if (summary) out.push(zeroErrors(`${id}: zero errors`, summary));
   }
-  const service = [...summaries.values()].filter((s) => s.scenario !== 'bare');
+  const service = [...summaries.values()].filter((s) => !REFERENCES.has(s.scenario));
   if (service.length > 0) {
     const peak = Math.max(...service.map((s) => s.peakRssBytes));
     out.push(
@@ -223,8 +223,12 @@ export function verdicts(summaries: Map<ScenarioId, ScenarioSummary>, micro: rea
 
 // ── markdown ───────────────────────────────────────────────────────────
 
+/** Scenarios that drive something other than the service: references, not judged. */
+const REFERENCES: ReadonlySet<ScenarioId> = new Set(['bare', 'upstream-100ms']);
+
 const TITLES: Record<ScenarioId, string> = {
   bare: 'bare node:http (reference)',
+  'upstream-100ms': 'WeChat simulator alone, 100 ms (reference: the ceiling of login at 100 ms)',
   me: 'GET /v1/me',
   'login-0ms': 'POST /v1/auth/login, 0 ms upstream',
   'login-100ms': 'POST /v1/auth/login, 100 ms upstream',
@@ -235,13 +239,25 @@ const TITLES: Record<ScenarioId, string> = {
 const fixed = (v: number, digits = 0): string =>
   v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
+/** How login at 100 ms compares with the upstream alone (the `upstream-100ms` reference), when both ran. */
+export function ceilingNote(summaries: Map<ScenarioId, ScenarioSummary>): string[] {
+  const upstream = summaries.get('upstream-100ms');
+  const login = summaries.get('login-100ms');
+  if (upstream === undefined || login === undefined || upstream.requestsPerSecond === 0) return [];
+  return [
+    `Ceiling of login at 100 ms on this machine: the simulator alone, driven the same way (${upstream.connections} connections, a fresh code per request, 100 ms added), answered ${fixed(upstream.requestsPerSecond)} req/s with p99 ${fixed(upstream.p99Ms, 1)} ms. ` +
+      `Login through the service reached ${pct(login.requestsPerSecond / upstream.requestsPerSecond)} of that rate, with p99 ${fixed(login.p99Ms - upstream.p99Ms, 1)} ms above it.`,
+    '',
+  ];
+}
+
 export function loadTable(summaries: Map<ScenarioId, ScenarioSummary>): string {
   const rows = [
     '| scenario | conns | req/s | vs bare | p50 ms | p99 ms | p99 vs bare | errors | non-2xx | peak RSS | CPU µs/req | CPU: target / simulator / load generator |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const s of summaries.values()) {
-    const isBare = s.scenario === 'bare';
+    const isBare = REFERENCES.has(s.scenario);
     const vs = s.vsBare && !isBare ? pct(s.vsBare.requestsPerSecond) : '—';
     const p99vs = s.vsBare && !isBare ? `${s.vsBare.p99.toFixed(2)}×` : '—';
     rows.push(
@@ -274,7 +290,7 @@ function roundsTable(runs: readonly RunResult[]): string {
   const bareOfRound = new Map(runs.filter((r) => r.scenario === 'bare').map((r) => [r.round, r] as const));
   for (const r of runs) {
     const bare = bareOfRound.get(r.round);
-    const vs = bare && r.scenario !== 'bare' ? pct(r.requestsPerSecond / bare.requestsPerSecond) : '—';
+    const vs = bare && !REFERENCES.has(r.scenario) ? pct(r.requestsPerSecond / bare.requestsPerSecond) : '—';
     const codes = Object.entries(r.statusCodes)
       .map(([code, count]) => `${code}: ${count}`)
       .join(', ');
@@ -340,6 +356,7 @@ export function renderReport(input: ReportInput): string {
     '',
     verdictTable(list),
     '',
+    ...ceilingNote(summaries),
     '## Load (medians over rounds)',
     '',
     loadTable(summaries),
