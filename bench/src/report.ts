@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, release, totalmem } from 'node:os';
 import type { RunResult, ScenarioId } from './load.js';
 import type { MicroResult } from './micro.js';
+import type { ProfileSummary } from './profile.js';
 
 export interface Machine {
   cores: number;
@@ -239,6 +240,28 @@ const TITLES: Record<ScenarioId, string> = {
 const fixed = (v: number, digits = 0): string =>
   v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
+/** Where the service's CPU went during the load suite: by category, then the functions with the most self time. */
+export function profileSection(summary: ProfileSummary, flameGraphFile: string | null): string[] {
+  const ms = (v: number): string => `${fixed(v)} ms`;
+  return [
+    '## CPU profile of the service',
+    '',
+    `The service ran with \`--cpu-prof\` through the whole load suite (warm-ups included): ${ms(summary.totalMs)} sampled on its main thread, ${ms(summary.busyMs)} of them busy (${pct(summary.totalMs > 0 ? summary.busyMs / summary.totalMs : 0)}). A sample counts for the first frame, from the leaf up, that belongs to a category (native and \`node:\` internals count for the code that called them).${flameGraphFile ? ` Flame graph: [\`${flameGraphFile}\`](${flameGraphFile}).` : ''}`,
+    '',
+    '| category | time | share of busy |',
+    '|---|---:|---:|',
+    ...summary.categories.map((c) => `| ${c.name} | ${ms(c.ms)} | ${pct(c.shareOfBusy)} |`),
+    '',
+    '| function (most self time) | location | self | share of busy |',
+    '|---|---|---:|---:|',
+    ...summary.top.map(
+      (f) =>
+        `| \`${f.functionName || '(anonymous)'}\` | ${f.location || '—'} | ${ms(f.selfMs)} | ${pct(f.shareOfBusy)} |`,
+    ),
+    '',
+  ];
+}
+
 /** How login at 100 ms compares with the upstream alone (the `upstream-100ms` reference), when both ran. */
 export function ceilingNote(summaries: Map<ScenarioId, ScenarioSummary>): string[] {
   const upstream = summaries.get('upstream-100ms');
@@ -322,6 +345,8 @@ export interface ReportInput {
   runs: readonly RunResult[];
   serviceHwmBytes: number;
   micro: readonly MicroResult[];
+  /** the service's CPU profile over the load suite (`--profile`), summarised */
+  profile?: { summary: ProfileSummary; flameGraphFile: string | null };
   /** free text appended at the end (analysis, known causes) */
   notes?: string;
 }
@@ -376,6 +401,7 @@ export function renderReport(input: ReportInput): string {
       '',
     );
   }
+  if (input.profile) parts.push(...profileSection(input.profile.summary, input.profile.flameGraphFile));
   parts.push('## Every run', '', roundsTable(input.runs), '');
   if (input.notes) parts.push(input.notes.trim(), '');
   return parts.join('\n');

@@ -5,18 +5,21 @@
  *
  * Options: --short, --rounds N, --duration S, --warmup S,
  * --scenarios me,login-0ms,…, --no-micro, --no-load, --micro-time MS,
- * --profile (writes the service's CPU profile to bench/.tmp/profiles),
+ * --profile (the service runs with --cpu-prof, its profile left in bench/.tmp/profiles;
+ *   the report, named <date>-<mode>-profile.md, gets a CPU profile section and a flame
+ *   graph beside it, and latest.md is left alone: profiling slows the service),
  * --service-flags="<node flags>" (e.g. heap limits for the service process; note the =),
  * --service-cli PATH (another build's packages/server/dist/cli.js, to compare),
  * --no-write (print only).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type RunResult, SCENARIO_IDS, type ScenarioId } from './load.js';
 import { type MicroResult, runMicro } from './micro.js';
 import { REPO_ROOT } from './processes.js';
+import { flameGraphSvg, loadCpuProfile, type ProfileSummary, summarizeProfile } from './profile.js';
 import { machineInfo, renderReport } from './report.js';
 import { runLoadSuite } from './suite.js';
 
@@ -71,11 +74,23 @@ const command =
 
 const serviceFlags = values['service-flags']?.split(' ').filter((flag) => flag !== '') ?? [];
 const loadBefore = loadavg();
+const date = new Date();
+const reportName = `${date.toISOString().slice(0, 10)}-${mode}${values.profile ? '-profile' : ''}`;
+const resultsDir = join(REPO_ROOT, 'bench/results');
+const profileDir = join(REPO_ROOT, 'bench/.tmp/profiles');
+const cpuProfiles = (): string[] =>
+  readdirSync(profileDir)
+    .filter((name) => name.endsWith('.cpuprofile'))
+    .map((name) => join(profileDir, name));
 let runs: RunResult[] = [];
 let serviceHwmBytes = 0;
+let profile: { summary: ProfileSummary; flameGraphFile: string | null } | undefined;
 if (!values['no-load']) {
-  const profileDir = join(REPO_ROOT, 'bench/.tmp/profiles');
-  if (values.profile) mkdirSync(profileDir, { recursive: true });
+  if (values.profile) {
+    mkdirSync(profileDir, { recursive: true });
+    // this run's profile only
+    for (const file of cpuProfiles()) rmSync(file);
+  }
   const load = await runLoadSuite({
     ...settings,
     scenarios,
@@ -85,14 +100,27 @@ if (!values['no-load']) {
   });
   runs = load.runs;
   serviceHwmBytes = load.serviceHwmBytes;
-  if (values.profile) log(`service CPU profile written to ${profileDir}`);
+  if (values.profile) {
+    const newest = cpuProfiles().sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+    if (newest === undefined) throw new Error(`--profile: the service left no CPU profile in ${profileDir}`);
+    const cpu = loadCpuProfile(newest);
+    const svg = flameGraphSvg(cpu, {
+      title: `wxlogin service, ${scenarios.join(', ')} (${date.toISOString().slice(0, 10)})`,
+    });
+    // beside the report it belongs to (a file name relative to it), or beside the profile with --no-write
+    const svgName = `${reportName}-flame.svg`;
+    const svgPath = values['no-write'] ? join(profileDir, 'flame.svg') : join(resultsDir, svgName);
+    mkdirSync(resultsDir, { recursive: true });
+    writeFileSync(svgPath, svg);
+    profile = { summary: summarizeProfile(cpu), flameGraphFile: values['no-write'] ? svgPath : svgName };
+    log(`service CPU profile: ${newest}; flame graph: ${svgPath}`);
+  }
 }
 let micro: MicroResult[] = [];
 if (!values['no-micro']) {
   micro = await runMicro({ timeMs: settings.microTimeMs, rounds: settings.microRounds, log });
 }
 
-const date = new Date();
 const report = renderReport({
   mode,
   date,
@@ -107,15 +135,16 @@ const report = renderReport({
   runs,
   serviceHwmBytes,
   micro,
+  ...(profile ? { profile } : {}),
 });
 if (values['no-write']) {
   log(report);
 } else {
-  const dir = join(REPO_ROOT, 'bench/results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${date.toISOString().slice(0, 10)}-${mode}.md`);
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${reportName}.md`);
   writeFileSync(file, report);
-  writeFileSync(join(dir, 'latest.md'), report);
+  // a profiled run is slower than the service is: it does not become the latest result
+  if (!values.profile) writeFileSync(join(resultsDir, 'latest.md'), report);
   log(report);
-  log(`written: ${file} and ${join(dir, 'latest.md')}`);
+  log(`written: ${file}${values.profile ? '' : ` and ${join(resultsDir, 'latest.md')}`}`);
 }
