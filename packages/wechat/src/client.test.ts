@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { failure } from '../test/failure.js';
 import { createWechatClient, type WechatClient, type WechatClientOptions } from './client.js';
 import { ERRCODE_TABLE, type WechatEndpoint } from './errors.js';
+import { MAX_RESPONSE_BYTES } from './http.js';
 import { APP_ID, type FakeRoute, fakeWechat, issuingTokens, SECRET } from './testing/fake-fetch.js';
 
 const SESSION_KEY = 'ABEiM0RVZneImaq7zN3u/w==';
@@ -238,6 +239,31 @@ describe('successful calls', () => {
       }),
     });
     expect(await failure(c.getPhoneNumber('pc'))).toMatchObject({ code: 'unexpected', endpoint: 'getuserphonenumber' });
+  });
+
+  it('an injected fetch is read with the same size bound: past MAX_RESPONSE_BYTES → unexpected, the stream cancelled', async () => {
+    let pulled = 0;
+    let cancelled = false;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 64 * 1024;
+        controller.enqueue(new Uint8Array(64 * 1024).fill(0x20));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const c = createWechatClient({
+      appId: APP_ID,
+      secret: SECRET,
+      fetch: async () => new Response(endless, { status: 200, headers: { 'content-type': 'text/plain' } }),
+      maxRetries: 0,
+    });
+    const error = await failure(c.code2Session('c'));
+    expect(error).toMatchObject({ code: 'unexpected', retryable: false, endpoint: 'jscode2session' });
+    expect(error.message).toContain(`response body larger than ${MAX_RESPONSE_BYTES} bytes`);
+    expect(cancelled).toBe(true);
+    expect(pulled).toBeLessThan(2 * MAX_RESPONSE_BYTES);
   });
 
   it('keeps a baseUrl path prefix', async () => {

@@ -7,6 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { failure } from '../test/failure.js';
 import { createWechatClient, type WechatClient, type WechatClientOptions } from './client.js';
 import { WechatError } from './errors.js';
+import { MAX_RESPONSE_BYTES } from './http.js';
 import { APP_ID, SECRET } from './testing/fake-fetch.js';
 
 interface TestServer {
@@ -223,6 +224,47 @@ describe('default transport: failures', () => {
     const text = describeDeep(error);
     expect(text).toContain('ECONNREFUSED');
     for (const secret of [SECRET, 'the-login-code', 'js_code', 'jscode2session?']) expect(text).not.toContain(secret);
+  });
+
+  it('an answer longer than MAX_RESPONSE_BYTES → unexpected; reading stops there and the socket is closed', async () => {
+    // streamed without a length, so the limit is found while reading, not from a header
+    let written = 0;
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const more = (): void => {
+        while (written < 16 * MAX_RESPONSE_BYTES && !res.destroyed) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+    });
+    const error = await failure(connect(server.url, { requestTimeoutMs: 5000 }).code2Session('c'));
+    expect(error).toMatchObject({ code: 'unexpected', retryable: false, endpoint: 'jscode2session' });
+    expect(error.message).toBe(
+      `WeChat jscode2session failed: unexpected response (HTTP 200, response body larger than ${MAX_RESPONSE_BYTES} bytes)`,
+    );
+    await until(() => server.requests[0]?.socketClosed() === true);
+    // the server did not get to send it all: the client hung up
+    expect(written).toBeLessThan(16 * MAX_RESPONSE_BYTES);
+  });
+
+  it('an answer of exactly MAX_RESPONSE_BYTES is read whole (and a 5xx that long stays retryable)', async () => {
+    const padded = (status: number): string => {
+      const head = `{"session_key":"tQY+38pdTVnAIWCBNiM1+A==","openid":"o1","status":${status},"pad":"`;
+      return `${head}${'x'.repeat(MAX_RESPONSE_BYTES - head.length - 2)}"}`;
+    };
+    const server = await serve((req, res) => {
+      if (req.url?.includes('js_code=big5xx')) return answer(res, 503, 'text/html', `${padded(503)} `);
+      answer(res, 200, 'text/plain', padded(200));
+    });
+    expect(Buffer.byteLength(padded(200))).toBe(MAX_RESPONSE_BYTES);
+    await expect(connect(server.url).code2Session('c')).resolves.toMatchObject({ openId: 'o1' });
+    const error = await failure(connect(server.url).code2Session('big5xx'));
+    expect(error).toMatchObject({ code: 'unexpected', retryable: true });
+    expect(error.message).toContain(`HTTP 503, response body larger than ${MAX_RESPONSE_BYTES} bytes`);
   });
 
   it("the caller's abort during the call rejects with its reason and closes the socket", async () => {

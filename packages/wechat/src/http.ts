@@ -19,6 +19,40 @@ export interface CallEvent {
   errcode: number | null;
 }
 
+/**
+ * Largest answer read from WeChat, in bytes. Its JSON answers are a few hundred
+ * bytes (a phone number, a session); anything near this is not WeChat speaking,
+ * and reading it whole would let a broken gateway or a hostile network fill the
+ * service's memory.
+ */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/** An answer body longer than `MAX_RESPONSE_BYTES`: reading stopped there and the connection was closed. */
+export class ResponseTooLargeError extends Error {
+  constructor(readonly status: number) {
+    super(`response body larger than ${MAX_RESPONSE_BYTES} bytes`);
+    this.name = 'ResponseTooLargeError';
+  }
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+/**
+ * Reads a body to its end as UTF-8 text (a leading BOM dropped, as fetch's
+ * `text()` does), or rejects with ResponseTooLargeError as soon as it passes
+ * `MAX_RESPONSE_BYTES` (leaving the loop ends the stream, which closes its socket).
+ */
+export async function readBodyText(status: number, body: AsyncIterable<Uint8Array>): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for await (const chunk of body) {
+    bytes += chunk.byteLength;
+    if (bytes > MAX_RESPONSE_BYTES) throw new ResponseTooLargeError(status);
+    chunks.push(chunk);
+  }
+  return utf8.decode(chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks));
+}
+
 /** What one exchange got back: the HTTP status and the whole body decoded as UTF-8 (a leading BOM dropped). */
 export interface RawAnswer {
   status: number;
@@ -36,7 +70,8 @@ export interface OutgoingRequest {
 
 /**
  * Sends one request and reads its whole answer. Rejects on any transport failure,
- * and promptly once `deadline` fires (then with `deadline.reason`, or any error).
+ * with ResponseTooLargeError past `MAX_RESPONSE_BYTES`, and promptly once
+ * `deadline` fires (then with `deadline.reason`, or any error).
  */
 export type Transport = (request: OutgoingRequest, deadline: Deadline) => Promise<RawAnswer>;
 
@@ -130,8 +165,7 @@ export function dispatcherTransport(dispatcher: Pick<Dispatcher, 'request'>): Tr
       body: request.body ?? null,
       signal: deadline,
     });
-    // text() decodes UTF-8 and drops a leading BOM, as fetch's Response.text() does
-    return { status: statusCode, text: await body.text() };
+    return { status: statusCode, text: await readBodyText(statusCode, body) };
   };
 }
 
@@ -149,7 +183,7 @@ export function fetchTransport(fetchImpl: typeof globalThis.fetch): Transport {
       deadline,
       fetchImpl(request.url.href, init).then(async (response) => ({
         status: response.status,
-        text: await response.text(),
+        text: response.body === null ? '' : await readBodyText(response.status, response.body),
       })),
     ).finally(() => deadline.off('abort', onAbort));
   };
@@ -204,6 +238,7 @@ async function attempt<T>(ctx: HttpContext, request: WechatRequest<T>): Promise<
     ({ status, text } = await ctx.transport(outgoing, deadline));
   } catch (error) {
     if (request.signal?.aborted && !deadline.timedOut) throw request.signal.reason;
+    if (error instanceof ResponseTooLargeError) throw unexpected(endpoint, error.status, error.message, error);
     if (deadline.timedOut) {
       throw new WechatError(`WeChat ${endpoint} failed: timed out after ${ctx.requestTimeoutMs} ms`, {
         code: 'timeout',
