@@ -20,6 +20,13 @@ export interface Refusal {
 }
 
 export const CODE_TTL_MS = 300_000;
+/**
+ * How long a login code is remembered after it was minted: long after it died
+ * (CODE_TTL_MS), so tests and tools can still inspect it, then forgotten, so a
+ * simulator that mints codes without end (a benchmark, a long dev session)
+ * holds an hour of them at most. A forgotten code answers 40029, as an expired one does.
+ */
+export const CODE_RETAIN_MS = 3_600_000;
 const TOKEN_OVERLAP_MS = 300_000;
 const FORCE_SPACING_MS = 30_000;
 const FORCE_PER_DAY = 20;
@@ -203,6 +210,7 @@ export class Model {
     const app = this.requireApp(appId);
     const openid = this.openidOf(app.appId, user);
     const code = this.#randomString(32, ALNUM);
+    this.#forgetOldLoginCodes();
     this.#loginCodes.set(code, {
       appId: app.appId,
       user,
@@ -477,6 +485,15 @@ export class Model {
 
   #sessionExpired(session: Session): boolean {
     return session.expiresAt !== null && this.#now() >= session.expiresAt;
+  }
+
+  /** Drops the codes minted CODE_RETAIN_MS ago or earlier: the oldest come first in the map, so this stops at the first younger one. */
+  #forgetOldLoginCodes(): void {
+    const before = this.#now() - CODE_RETAIN_MS;
+    for (const [code, record] of this.#loginCodes) {
+      if (record.issuedAt > before) return;
+      this.#loginCodes.delete(code);
+    }
   }
 
   #codeExpired(record: LoginCode): boolean {

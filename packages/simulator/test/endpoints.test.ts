@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEV_APP, type Simulator, startSimulator } from '../src/index.js';
+import { internalsOf } from '../src/simulator.js';
 import {
   APPS,
   Clock,
@@ -91,6 +92,24 @@ describe('GET /sns/jscode2session', () => {
     const res = await code2Session(sim, late.code);
     expect(res.json.errcode).toBe(40029);
     expect(res.json.errmsg).toMatch(/^invalid code, rid: /);
+  });
+
+  it('forgets codes an hour after they were minted (40029, as expired), however many there were', async () => {
+    const { loginCodeState } = internalsOf(sim);
+    const old = Array.from({ length: 300 }, () => sim.mintLoginCode());
+    const redeemed = old[0]?.code ?? '';
+    expect((await code2Session(sim, redeemed)).json.openid).toBe(old[0]?.openid);
+    clock.advance(3599);
+    const fresh = sim.mintLoginCode();
+    // still remembered: dead, but inspectable
+    expect(loginCodeState(redeemed)?.state).toBe('redeemed');
+    expect(loginCodeState(old[1]?.code ?? '')?.state).toBe('expired');
+    clock.advance(1);
+    sim.mintLoginCode();
+    for (const { code } of old) expect(loginCodeState(code)).toBeNull();
+    expect(loginCodeState(fresh.code)?.state).toBe('pending');
+    expect((await code2Session(sim, old[1]?.code ?? '')).json.errcode).toBe(40029);
+    expect((await code2Session(sim, fresh.code)).json.openid).toBe(fresh.openid);
   });
 
   it('expires a code on demand', async () => {
