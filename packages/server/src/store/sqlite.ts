@@ -257,7 +257,7 @@ function prepareTransactions(db: Database.Database, s: Statements) {
       return sessions;
     }),
     /** The outer transaction of a group commit; `run` does the work. */
-    group: db.transaction((run: () => void): void => run()),
+    group: db.transaction((run: () => Outcome[]): Outcome[] => run()),
     /** One write of a group, in a savepoint of its own. */
     item: db.transaction(<T>(fn: () => T): T => fn()),
     addSigningKey: db.transaction((key: SigningKeyRecord, now: number): void => {
@@ -275,6 +275,51 @@ interface QueuedWrite {
   fn: (s: Prepared) => unknown;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+}
+
+/** What one write of a group came to. */
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * The usual case: every write of the group succeeds, so they run one after the
+ * other in one transaction, with nothing around each. Null when one of them
+ * threw: the whole transaction was rolled back, nothing of the group is stored,
+ * and the group goes to `commitEachInSavepoint`. (Writes are functions of the
+ * database alone, so running one again is safe.) A failing commit throws.
+ */
+function commitTogether(s: Prepared, group: readonly QueuedWrite[]): Outcome[] | null {
+  const failed = new Error('a write of the group failed');
+  try {
+    return s.tx.group.immediate(() =>
+      group.map((write): Outcome => {
+        try {
+          return { ok: true, value: write.fn(s) };
+        } catch {
+          throw failed;
+        }
+      }),
+    );
+  } catch (error) {
+    if (error === failed) return null;
+    throw error;
+  }
+}
+
+/**
+ * The group again after a write failed: each write in a savepoint of its own,
+ * so that a failing one is rolled back alone and the others are committed. A
+ * failing commit throws.
+ */
+function commitEachInSavepoint(s: Prepared, group: readonly QueuedWrite[]): Outcome[] {
+  return s.tx.group.immediate(() =>
+    group.map((write): Outcome => {
+      try {
+        return { ok: true, value: s.tx.item(() => write.fn(s)) };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    }),
+  );
 }
 
 /** Most writes committed together; more wait for the next group. */
@@ -313,10 +358,10 @@ class SqliteStore implements Store {
 
   /**
    * Group commit: the writes requested within one turn of the event loop run
-   * together in one `BEGIN IMMEDIATE` transaction, each in a savepoint of its
-   * own, and are committed at once: one commit (one WAL append) for many
-   * requests instead of one each. A write that fails is rolled back alone and
-   * rejects alone; if the commit fails, every write of the group rejects.
+   * together in one `BEGIN IMMEDIATE` transaction and are committed at once:
+   * one commit (one WAL append) for many requests instead of one each. A write
+   * that fails is rolled back alone and rejects alone (see `commitTogether`);
+   * if the commit fails, every write of the group rejects.
    * Each promise resolves only after the commit. Writes run in the order they
    * were requested, so racing writes see each other exactly as with one
    * transaction each.
@@ -340,19 +385,9 @@ class SqliteStore implements Store {
       setImmediate(() => this.#flush());
     }
     if (group.length === 0) return;
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    let outcomes: Outcome[];
     try {
-      this.#run('commit', (s) =>
-        s.tx.group.immediate(() => {
-          for (const write of group) {
-            try {
-              outcomes.push({ ok: true, value: s.tx.item(() => write.fn(s)) });
-            } catch (error) {
-              outcomes.push({ ok: false, error });
-            }
-          }
-        }),
-      );
+      outcomes = this.#run('commit', (s) => commitTogether(s, group) ?? commitEachInSavepoint(s, group));
     } catch (error) {
       for (const write of group) write.reject(unavailable(write.op, error));
       return;
