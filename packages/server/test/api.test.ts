@@ -551,11 +551,21 @@ describe.each(backends())('contract on $name', (backend) => {
       expect(insane.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     });
 
-    it('sets security headers and no-store', async () => {
-      const result = await stack.request('GET', '/healthz');
-      expect(result.headers.get('x-content-type-options')).toBe('nosniff');
-      expect(result.headers.get('cache-control')).toBe('no-store');
-      expect(result.headers.get('access-control-allow-origin')).toBeNull();
+    it("sets a JSON API's security headers and no-store, on answers and on errors alike", async () => {
+      for (const result of [await stack.request('GET', '/healthz'), await stack.request('GET', '/nope')]) {
+        const headers: Record<string, string> = Object.fromEntries([...result.headers]);
+        const transport = ['content-type', 'content-length', 'date', 'connection', 'keep-alive', 'x-request-id'];
+        for (const name of transport) delete headers[name];
+        expect(headers).toEqual({
+          'cache-control': 'no-store',
+          'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+          'cross-origin-resource-policy': 'same-site',
+          'referrer-policy': 'no-referrer',
+          'strict-transport-security': 'max-age=31536000; includeSubDomains',
+          'x-content-type-options': 'nosniff',
+          'x-frame-options': 'DENY',
+        });
+      }
     });
 
     it('admin API: 403 without the admin token', async () => {

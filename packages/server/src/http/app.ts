@@ -15,7 +15,7 @@ import { type Bindings, type DestinationStream, type Logger, levels, pino } from
 import type { Config } from '../config/config.js';
 import type { Runtime, RuntimeDeps } from '../runtime.js';
 import { installErrorHandling } from './errors.js';
-import { wxlogin } from './plugin.js';
+import { apiSecurityHeaders, wxlogin } from './plugin.js';
 
 /** Log paths that may hold secrets; pino replaces them before a line is written. */
 export const REDACTED_PATHS = [
@@ -158,8 +158,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   app.removeContentTypeParser('text/plain');
 
+  // every response, the root's 404 and /openapi.json included, carries the request id and the security headers
+  const headers = await apiSecurityHeaders();
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    reply.headers(headers);
     done();
   });
   // graceful shutdown: requests in flight finish, and their keep-alive connections close after them
@@ -190,7 +193,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       },
     },
   });
-  await app.register(wxlogin, { config, deps, ...(deps.onRuntime ? { onRuntime: deps.onRuntime } : {}) });
+  await app.register(wxlogin, {
+    config,
+    deps,
+    securityHeaders: false,
+    ...(deps.onRuntime ? { onRuntime: deps.onRuntime } : {}),
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   installErrorHandling(app, { notFound: true });
   return app;
