@@ -11,13 +11,22 @@ export type ScenarioId = 'bare' | 'upstream-100ms' | 'me' | 'login-0ms' | 'login
 
 export const SCENARIO_IDS: readonly ScenarioId[] = [
   'bare',
-  'upstream-100ms',
   'me',
   'login-0ms',
   'login-100ms',
   'refresh',
   'userinfo',
+  'upstream-100ms',
 ];
+
+/**
+ * Scenarios that run after the interleaved rounds, their own rounds back to
+ * back, instead of taking a turn in every round: a judged scenario that came
+ * right after the simulator had been driven at 200 connections measured up to
+ * ~20% less (GET /v1/me: 41–43% of bare after it, 50–60% without it, in
+ * short runs), so nothing judged follows it.
+ */
+export const TRAILING_SCENARIOS: ReadonlySet<ScenarioId> = new Set(['upstream-100ms']);
 
 export interface Stack {
   service: Service;
@@ -424,12 +433,12 @@ function bareScenario(): Scenario {
 export function createScenarios(): Map<ScenarioId, Scenario> {
   const list = [
     bareScenario(),
-    upstreamScenario(100, 200),
     meScenario(),
     loginScenario('login-0ms', 0, 50),
     loginScenario('login-100ms', 100, 200),
     refreshScenario(),
     userInfoScenario(),
+    upstreamScenario(100, 200),
   ];
   return new Map(list.map((s) => [s.id, s]));
 }

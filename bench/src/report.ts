@@ -371,7 +371,7 @@ export function renderReport(input: ReportInput): string {
     `- Node ${m.node}`,
     `- Load average (1, 5, 15 min) before the run: ${input.loadAverage.before.map((x) => x.toFixed(2)).join(', ')}; after: ${input.loadAverage.after.map((x) => x.toFixed(2)).join(', ')} (well above 0 before the run means other work competed for the cores)`,
     `- Command: \`${input.command}\``,
-    `- Load: ${s.rounds} round(s) × ${s.durationSeconds} s per scenario, after ${s.warmupSeconds} s of warm-up each; scenarios interleaved (every scenario in turn, then again); medians over the rounds; "vs bare" is the median of each round's ratio to the bare server of the same round.`,
+    `- Load: ${s.rounds} round(s) × ${s.durationSeconds} s per scenario, after ${s.warmupSeconds} s of warm-up each; scenarios interleaved (every scenario in turn, then again; the upstream reference runs after them, its rounds back to back, so that no judged scenario follows it); medians over the rounds; "vs bare" is the median of each round's ratio to the bare server of the same round.`,
     `- Service: ${build} in its own process, ${flags}; SQLite in a temporary folder; \`LOG_LEVEL=warn\` (at \`info\` the service writes one log line per request); \`RATE_LIMIT_*=0\` (all load comes from one address). WeChat is the simulator, in its own process on the same machine. The load generator (autocannon) runs in the benchmark process, so the service, the simulator and the load generator share the same cores.`,
     `- Reference: a bare \`node:http\` server answering a fixed small JSON, in its own process, measured in the same run.`,
     '',

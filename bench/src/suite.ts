@@ -1,9 +1,18 @@
 /**
  * The load suite: starts the simulator, the bare reference and the service as
  * child processes, warms every scenario up, then runs the rounds (every
- * scenario in turn, A B C … A B C …) and stops everything.
+ * scenario in turn, A B C … A B C …), then the trailing references
+ * (`TRAILING_SCENARIOS`), and stops everything.
  */
-import { createScenarios, type RunResult, runScenario, SCENARIO_IDS, type ScenarioId, type Stack } from './load.js';
+import {
+  createScenarios,
+  type RunResult,
+  runScenario,
+  SCENARIO_IDS,
+  type ScenarioId,
+  type Stack,
+  TRAILING_SCENARIOS,
+} from './load.js';
 import { assertBuilt, readMemory, startBare, startService, startSimulator } from './processes.js';
 
 export interface LoadSuiteOptions {
@@ -46,19 +55,24 @@ export async function runLoadSuite(options: LoadSuiteOptions): Promise<LoadSuite
     log(`service pid ${service.pid} at ${service.url}; simulator at ${simulator.url}; bare server at ${bare.url}`);
 
     const runs: RunResult[] = [];
-    for (let round = options.warmupSeconds > 0 ? 0 : 1; round <= options.rounds; round++) {
-      const durationSeconds = round === 0 ? options.warmupSeconds : options.durationSeconds;
-      for (const id of ids) {
-        const scenario = scenarios.get(id);
-        if (scenario === undefined) throw new Error(`unknown scenario ${id}`);
-        const run = await runScenario(scenario, stack, { durationSeconds, round });
-        log(
-          `${round === 0 ? 'warm-up' : `round ${round}`}  ${id.padEnd(11)} ${run.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${run.p50Ms.toFixed(2)} ms  p99 ${run.p99Ms.toFixed(2)} ms  errors ${run.errors}  non-2xx ${run.non2xx}  peak RSS ${(run.peakRssBytes / 2 ** 20).toFixed(1)} MiB${run.notes.length > 0 ? `  NOTE ${run.notes.join('; ')}` : ''}`,
-        );
-        if (round > 0) runs.push(run);
+    const runRounds = async (group: readonly ScenarioId[]): Promise<void> => {
+      for (let round = options.warmupSeconds > 0 ? 0 : 1; round <= options.rounds; round++) {
+        const durationSeconds = round === 0 ? options.warmupSeconds : options.durationSeconds;
+        for (const id of group) {
+          const scenario = scenarios.get(id);
+          if (scenario === undefined) throw new Error(`unknown scenario ${id}`);
+          const run = await runScenario(scenario, stack, { durationSeconds, round });
+          log(
+            `${round === 0 ? 'warm-up' : `round ${round}`}  ${id.padEnd(11)} ${run.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${run.p50Ms.toFixed(2)} ms  p99 ${run.p99Ms.toFixed(2)} ms  errors ${run.errors}  non-2xx ${run.non2xx}  peak RSS ${(run.peakRssBytes / 2 ** 20).toFixed(1)} MiB${run.notes.length > 0 ? `  NOTE ${run.notes.join('; ')}` : ''}`,
+          );
+          if (round > 0) runs.push(run);
+        }
       }
-    }
+    };
+    // interleaved rounds (A B C … A B C …), then the trailing references, each its rounds back to back
+    await runRounds(ids.filter((id) => !TRAILING_SCENARIOS.has(id)));
     const serviceHwmBytes = readMemory(service.pid)?.hwm ?? 0;
+    for (const id of ids.filter((id) => TRAILING_SCENARIOS.has(id))) await runRounds([id]);
     return { runs, serviceHwmBytes };
   } finally {
     for (const child of started.reverse()) await child.stop();
