@@ -89,11 +89,15 @@ export interface LoginCandidate {
 export interface LoginRecord {
   user: LoginCandidate;
   /**
-   * Called once, inside the transaction, with the user's id and current sealed
+   * Called inside the transaction with the user's id and current sealed
    * session key (null when none): answers the sealed key to save (as
    * `saveSessionKey` with `graceSeconds`), or null when the key WeChat gave is
    * the current one (nothing is written, `previous` keeps its window). It must
-   * be synchronous and should not throw (a throw aborts the whole login).
+   * be synchronous and should not throw (a throw aborts the whole login). It
+   * may be called more than once, when the store runs the transaction again
+   * (a deadlock retried, a group commit replayed after another write of the
+   * group failed): only the answer of the run that commits counts, so it must
+   * have no effect beyond its answer.
    */
   sessionKey: (userId: string, currentSealed: string | null) => string | null;
   graceSeconds: number;
