@@ -15,7 +15,7 @@ import { type Bindings, type DestinationStream, type Logger, levels, pino } from
 import type { Config } from '../config/config.js';
 import type { Runtime, RuntimeDeps } from '../runtime.js';
 import { installErrorHandling } from './errors.js';
-import { apiSecurityHeaders, wxlogin } from './plugin.js';
+import { stampResponses, wxlogin } from './plugin.js';
 
 /** Log paths that may hold secrets; pino replaces them before a line is written. */
 export const REDACTED_PATHS = [
@@ -159,12 +159,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.removeContentTypeParser('text/plain');
 
   // every response, the root's 404 and /openapi.json included, carries the request id and the security headers
-  const headers = await apiSecurityHeaders();
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    reply.headers(headers);
-    done();
-  });
+  await stampResponses(app);
   // graceful shutdown: requests in flight finish, and their keep-alive connections close after them
   let closing = false;
   app.addHook('preClose', async () => {

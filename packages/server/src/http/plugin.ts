@@ -7,7 +7,7 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { Ajv } from 'ajv';
-import Fastify, { type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config/config.js';
 import { ApiError } from '../errors.js';
 import { createRuntime, type Runtime, type RuntimeDeps } from '../runtime.js';
@@ -94,6 +94,20 @@ export async function apiSecurityHeaders(): Promise<Readonly<Record<string, stri
   return Object.freeze({ 'cache-control': 'no-store', ...(await helmetHeaders()) });
 }
 
+/**
+ * Sets `X-Request-Id` and the headers of `apiSecurityHeaders` on every response
+ * of `app` (its scope: the whole app at the root, the plugin's routes inside it),
+ * with one hook.
+ */
+export async function stampResponses(app: FastifyInstance): Promise<void> {
+  const headers = await apiSecurityHeaders();
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    reply.headers(headers);
+    done();
+  });
+}
+
 export const wxlogin: FastifyPluginAsync<WxloginPluginOptions> = async (app, options) => {
   const runtime = options.runtime ?? (await createRuntime(options.config, options.deps ?? {}, app.log));
   if (options.runtime === undefined) app.addHook('onClose', async () => runtime.close());
@@ -105,15 +119,8 @@ export const wxlogin: FastifyPluginAsync<WxloginPluginOptions> = async (app, opt
   installErrorHandling(app, { notFound: app.prefix !== '' });
   app.addSchema(ErrorResponse);
 
-  // Every response carries the same security headers: computed once here, set with the request id in one hook.
-  if (options.securityHeaders !== false) {
-    const headers = await apiSecurityHeaders();
-    app.addHook('onRequest', (request, reply, done) => {
-      reply.header('x-request-id', request.id);
-      reply.headers(headers);
-      done();
-    });
-  }
+  // Every response carries the same security headers: computed once, set with the request id in one hook.
+  if (options.securityHeaders !== false) await stampResponses(app);
   if (config.corsOrigins.length > 0) {
     await app.register(cors, { origin: [...config.corsOrigins], methods: ['GET', 'POST', 'PATCH'], maxAge: 600 });
   }
