@@ -71,8 +71,8 @@ interface Scenario {
   /** the process driven: the bare server, the service, or the simulator itself (the upstream reference) */
   target: 'bare' | 'service' | 'simulator';
   prepare(stack: Stack, durationSeconds: number): Promise<Prepared>;
-  /** last measured rate, to size single-use inputs of the next run */
-  lastRate?: number;
+  /** highest rate measured so far, to size single-use inputs of the next run */
+  peakRate?: number;
 }
 
 // ── HTTP helpers (the harness's own calls, outside measurement) ──────────
@@ -222,12 +222,13 @@ function feed(
 // ── scenarios ──────────────────────────────────────────────────────────
 
 /** Codes are minted for at least this rate (req/s) before a measured rate is known. */
-const MIN_LOGIN_RATE_GUESS = 3000;
+const MIN_LOGIN_RATE_GUESS = 4000;
 
 /**
  * Enough fresh codes for one run: the ideal rate when upstream latency bounds
- * it, else the last rate measured. One code per user in a run; the same users
- * come back in the next runs (the usual, returning login).
+ * it, else twice the highest rate measured so far (a short warm-up runs slower
+ * than the rounds after it). One code per user in a run; the same users come
+ * back in the next runs (the usual, returning login).
  */
 async function codesForRun(
   stack: Stack,
@@ -237,7 +238,7 @@ async function codesForRun(
   durationSeconds: number,
 ): Promise<string[]> {
   const ceiling = delayMs > 0 ? (connections * 1000) / delayMs : Number.POSITIVE_INFINITY;
-  const guess = Math.min(ceiling, Math.max(MIN_LOGIN_RATE_GUESS, (scenario.lastRate ?? 0) * 1.5));
+  const guess = Math.min(ceiling, Math.max(MIN_LOGIN_RATE_GUESS, (scenario.peakRate ?? 0) * 2));
   const count = Math.ceil(guess * durationSeconds * 1.15) + connections * 2;
   return mintCodes(
     stack.simulator.url,
@@ -321,7 +322,7 @@ function upstreamScenario(delayMs: number, connections: number): Scenario {
   return scenario;
 }
 
-function meScenario(): Scenario {
+function meScenario(connections: number): Scenario {
   let tokens: string[] | null = null;
   return {
     id: 'me',
@@ -334,7 +335,7 @@ function meScenario(): Scenario {
         )
       ).map((t) => t.accessToken);
       return {
-        connections: 50,
+        connections,
         requests: tokens.map((token) => ({
           method: 'GET',
           path: '/v1/me',
@@ -345,8 +346,7 @@ function meScenario(): Scenario {
   };
 }
 
-function refreshScenario(): Scenario {
-  const connections = 50;
+function refreshScenario(connections: number): Scenario {
   const queue: string[] = [];
   let seeded = 0;
   return {
@@ -392,7 +392,7 @@ function refreshScenario(): Scenario {
   };
 }
 
-function userInfoScenario(): Scenario {
+function userInfoScenario(connections: number): Scenario {
   let requests: AutocannonRequest[] | null = null;
   return {
     id: 'userinfo',
@@ -415,30 +415,43 @@ function userInfoScenario(): Scenario {
           body: JSON.stringify({ rawData, signature, encryptedData, iv }),
         }));
       }
-      return { connections: 50, requests };
+      return { connections, requests };
     },
   };
 }
 
-function bareScenario(): Scenario {
+function bareScenario(connections: number): Scenario {
   return {
     id: 'bare',
     target: 'bare',
     async prepare() {
-      return { connections: 50, requests: [{ method: 'GET', path: '/' }] };
+      return { connections, requests: [{ method: 'GET', path: '/' }] };
     },
   };
 }
 
-export function createScenarios(): Map<ScenarioId, Scenario> {
+/** The connections of each scenario: the targets are set at these. */
+export const STANDARD_CONNECTIONS: Readonly<Record<ScenarioId, number>> = {
+  bare: 50,
+  me: 50,
+  'login-0ms': 50,
+  'login-100ms': 200,
+  refresh: 50,
+  userinfo: 50,
+  'upstream-100ms': 200,
+};
+
+/** The scenarios, each at its standard connections, or all at `connections` when given (a what-if run). */
+export function createScenarios(connections?: number): Map<ScenarioId, Scenario> {
+  const c = (id: ScenarioId): number => connections ?? STANDARD_CONNECTIONS[id];
   const list = [
-    bareScenario(),
-    meScenario(),
-    loginScenario('login-0ms', 0, 50),
-    loginScenario('login-100ms', 100, 200),
-    refreshScenario(),
-    userInfoScenario(),
-    upstreamScenario(100, 200),
+    bareScenario(c('bare')),
+    meScenario(c('me')),
+    loginScenario('login-0ms', 0, c('login-0ms')),
+    loginScenario('login-100ms', 100, c('login-100ms')),
+    refreshScenario(c('refresh')),
+    userInfoScenario(c('userinfo')),
+    upstreamScenario(100, c('upstream-100ms')),
   ];
   return new Map(list.map((s) => [s.id, s]));
 }
@@ -558,6 +571,6 @@ export async function runScenario(
         : ((targetCpuAfter - cpuBefore.target) * 1000) / requests,
     notes,
   };
-  scenario.lastRate = run.requestsPerSecond;
+  scenario.peakRate = Math.max(scenario.peakRate ?? 0, run.requestsPerSecond);
   return run;
 }

@@ -10,6 +10,8 @@
  *   graph beside it, and latest.md is left alone: profiling slows the service),
  * --service-flags="<node flags>" (e.g. heap limits for the service process; note the =),
  * --service-cli PATH (another build's packages/server/dist/cli.js, to compare),
+ * --service-env NAME=VALUE (repeatable; extra environment of the service, e.g. allocator settings),
+ * --connections N (every scenario at N connections: a what-if run, its load targets not judged),
  * --no-write (print only).
  */
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -36,6 +38,8 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     'service-flags': { type: 'string' },
     'service-cli': { type: 'string' },
+    'service-env': { type: 'string', multiple: true },
+    connections: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
   },
   allowPositionals: false,
@@ -72,6 +76,16 @@ const command =
     ? `npm run ${lifecycle}${extra.length > 0 ? ` -- ${extra.join(' ')}` : ''}`
     : `node bench/dist/run.js${argv.length > 0 ? ` ${argv.join(' ')}` : ''}`;
 
+const serviceEnv: Record<string, string> = {};
+for (const pair of values['service-env'] ?? []) {
+  const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(pair);
+  if (match === null) throw new TypeError(`--service-env wants NAME=VALUE, got ${pair}`);
+  serviceEnv[match[1] as string] = match[2] as string;
+}
+const connections = values.connections === undefined ? undefined : number(values.connections, 0);
+if (connections !== undefined && !(Number.isInteger(connections) && connections >= 1)) {
+  throw new TypeError(`--connections wants a whole number ≥ 1, got ${values.connections}`);
+}
 const serviceFlags = values['service-flags']?.split(' ').filter((flag) => flag !== '') ?? [];
 const loadBefore = loadavg();
 const date = new Date();
@@ -96,6 +110,8 @@ if (!values['no-load']) {
     scenarios,
     serviceNodeFlags: [...serviceFlags, ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
     ...(values['service-cli'] ? { serviceCli: resolve(values['service-cli']) } : {}),
+    ...(Object.keys(serviceEnv).length > 0 ? { serviceEnv } : {}),
+    ...(connections !== undefined ? { connections } : {}),
     log,
   });
   runs = load.runs;
@@ -130,6 +146,7 @@ const report = renderReport({
     ...settings,
     serviceFlags,
     ...(values['service-cli'] ? { serviceCli: resolve(values['service-cli']) } : {}),
+    ...(Object.keys(serviceEnv).length > 0 ? { serviceEnv } : {}),
   },
   loadAverage: { before: loadBefore, after: loadavg() },
   runs,

@@ -26,6 +26,10 @@ export interface LoadSuiteOptions {
   serviceNodeFlags?: string[];
   /** another build's service CLI script (default: this checkout's) */
   serviceCli?: string;
+  /** extra environment of the service (e.g. allocator settings) */
+  serviceEnv?: Record<string, string>;
+  /** every scenario at these connections instead of its standard ones (a what-if run: not judged) */
+  connections?: number;
   log?: (line: string) => void;
 }
 
@@ -39,7 +43,7 @@ export async function runLoadSuite(options: LoadSuiteOptions): Promise<LoadSuite
   assertBuilt();
   const log = options.log ?? (() => {});
   const ids = options.scenarios ?? SCENARIO_IDS;
-  const scenarios = createScenarios();
+  const scenarios = createScenarios(options.connections);
   const simulator = await startSimulator();
   const started: Array<{ stop(): Promise<void> }> = [simulator];
   try {
@@ -49,6 +53,7 @@ export async function runLoadSuite(options: LoadSuiteOptions): Promise<LoadSuite
       simulatorUrl: simulator.url,
       ...(options.serviceNodeFlags ? { nodeFlags: options.serviceNodeFlags } : {}),
       ...(options.serviceCli ? { cli: options.serviceCli } : {}),
+      ...(options.serviceEnv ? { env: options.serviceEnv } : {}),
     });
     started.push(service);
     const stack: Stack = { service, simulator, bare };

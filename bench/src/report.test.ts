@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { type RunResult, type ScenarioId, STANDARD_CONNECTIONS } from './load.js';
+import { renderReport, summarize, verdicts } from './report.js';
+
+const MIB = 2 ** 20;
+
+function run(scenario: ScenarioId, fields: Partial<RunResult> = {}): RunResult {
+  return {
+    scenario,
+    round: 1,
+    connections: STANDARD_CONNECTIONS[scenario],
+    durationSeconds: 10,
+    requests: 10_000,
+    requestsPerSecond: 1000,
+    p50Ms: 1,
+    p99Ms: 2,
+    maxMs: 3,
+    errors: 0,
+    non2xx: 0,
+    statusCodes: { 200: 10_000 },
+    peakRssBytes: 100 * MIB,
+    cpu: { target: 100, simulator: 0, client: 50 },
+    targetCpuUsPerRequest: 40,
+    notes: [],
+    ...fields,
+  };
+}
+
+/** A run where every load target is met by a wide margin. */
+function passingRuns(connections?: number): RunResult[] {
+  const at = (id: ScenarioId) => ({ connections: connections ?? STANDARD_CONNECTIONS[id] });
+  return [
+    run('bare', { ...at('bare'), requestsPerSecond: 40_000, p99Ms: 3 }),
+    run('me', { ...at('me'), requestsPerSecond: 30_000, p99Ms: 4 }),
+    run('login-0ms', { ...at('login-0ms'), requestsPerSecond: 4000 }),
+    run('login-100ms', { ...at('login-100ms'), requestsPerSecond: 1990, p99Ms: 110 }),
+  ];
+}
+
+const targetsOf = (runs: RunResult[]) => verdicts(summarize(runs), []).map((v) => [v.target, v.pass] as const);
+
+describe('verdicts', () => {
+  it('judges every load target at the standard connections', () => {
+    const judged = targetsOf(passingRuns());
+    expect(judged).toEqual([
+      ['GET /v1/me req/s ≥ 40% of bare', true],
+      ['GET /v1/me p99 ≤ 4× bare p99', true],
+      ['GET /v1/me zero errors', true],
+      ['login, 0 ms upstream: req/s ≥ 5% of bare', true],
+      ['login, 0 ms upstream: zero errors', true],
+      ['login, 100 ms upstream: req/s ≥ 1,900 (95% of 2,000)', true],
+      ['login, 100 ms upstream: p99 ≤ 130 ms', true],
+      ['login, 100 ms upstream: zero errors', true],
+      ['service peak RSS ≤ 140 MiB (every scenario)', true],
+    ]);
+  });
+
+  it('judges a miss as a miss', () => {
+    const runs = passingRuns().map((r) =>
+      r.scenario === 'login-100ms' ? { ...r, requestsPerSecond: 1500, p99Ms: 180, peakRssBytes: 150 * MIB } : r,
+    );
+    const missed = verdicts(summarize(runs), [])
+      .filter((v) => !v.pass)
+      .map((v) => v.target);
+    expect(missed).toEqual([
+      'login, 100 ms upstream: req/s ≥ 1,900 (95% of 2,000)',
+      'login, 100 ms upstream: p99 ≤ 130 ms',
+      'service peak RSS ≤ 140 MiB (every scenario)',
+    ]);
+  });
+
+  it('a what-if run at other connections judges only zero errors', () => {
+    // at 20 connections login at 100 ms cannot pass 1,900 req/s: it must not be judged, neither way
+    const runs = passingRuns(20).map((r) =>
+      r.scenario === 'login-100ms' ? { ...r, requestsPerSecond: 190, peakRssBytes: 150 * MIB } : r,
+    );
+    expect(targetsOf(runs)).toEqual([
+      ['GET /v1/me zero errors', true],
+      ['login, 0 ms upstream: zero errors', true],
+      ['login, 100 ms upstream: zero errors', true],
+    ]);
+  });
+
+  it('a ratio is not judged against a bare server run at other connections', () => {
+    const runs = passingRuns().map((r) => (r.scenario === 'bare' ? { ...r, connections: 10 } : r));
+    const judged = targetsOf(runs).map(([target]) => target);
+    expect(judged).not.toContain('GET /v1/me req/s ≥ 40% of bare');
+    expect(judged).not.toContain('login, 0 ms upstream: req/s ≥ 5% of bare');
+    expect(judged).toContain('login, 100 ms upstream: p99 ≤ 130 ms');
+  });
+});
+
+describe('renderReport', () => {
+  const render = (runs: RunResult[], serviceEnv?: Record<string, string>) =>
+    renderReport({
+      mode: 'short',
+      date: new Date('2026-01-02T00:00:00Z'),
+      command: 'test',
+      machine: { cores: 2, cpuModel: 'cpu', memoryBytes: 2 ** 30, kernel: 'k', node: 'v20' },
+      settings: {
+        rounds: 1,
+        durationSeconds: 10,
+        warmupSeconds: 0,
+        microTimeMs: 10,
+        microRounds: 1,
+        ...(serviceEnv ? { serviceEnv } : {}),
+      },
+      loadAverage: { before: [0, 0, 0], after: [0, 0, 0] },
+      runs,
+      serviceHwmBytes: 100 * MIB,
+      micro: [],
+    });
+
+  it('names the scenarios of a what-if run that were not judged, and their standard connections', () => {
+    const report = render(passingRuns(20));
+    expect(report).toContain('bare at 20 connections (standard: 50), me at 20 connections (standard: 50)');
+    expect(report).toContain('login-100ms at 20 connections (standard: 200)');
+    expect(render(passingRuns())).not.toContain('Not judged');
+  });
+
+  it('records the extra environment the service ran with', () => {
+    expect(render(passingRuns(), { MALLOC_MMAP_THRESHOLD_: '65536' })).toContain(
+      'with `MALLOC_MMAP_THRESHOLD_=65536` in its environment',
+    );
+    expect(render(passingRuns())).not.toContain('in its environment');
+  });
+});
