@@ -13,8 +13,9 @@
  * --service-env NAME=VALUE (repeatable; extra environment of the service, e.g. allocator settings),
  * --connections N (every scenario at N connections: a what-if run, its load targets not judged),
  * --no-write (print only).
+ * A report never replaces an earlier one of the same day and mode: the name gets -2, -3, ….
  */
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -89,8 +90,13 @@ if (connections !== undefined && !(Number.isInteger(connections) && connections 
 const serviceFlags = values['service-flags']?.split(' ').filter((flag) => flag !== '') ?? [];
 const loadBefore = loadavg();
 const date = new Date();
-const reportName = `${date.toISOString().slice(0, 10)}-${mode}${values.profile ? '-profile' : ''}`;
 const resultsDir = join(REPO_ROOT, 'bench/results');
+/** `<date>-<mode>[-profile]`, then `-2`, `-3`, … when a report of that name exists: a run never replaces another's. */
+const reportName = ((base: string): string => {
+  let name = base;
+  for (let n = 2; existsSync(join(resultsDir, `${name}.md`)); n++) name = `${base}-${n}`;
+  return name;
+})(`${date.toISOString().slice(0, 10)}-${mode}${values.profile ? '-profile' : ''}`);
 const profileDir = join(REPO_ROOT, 'bench/.tmp/profiles');
 const cpuProfiles = (): string[] =>
   readdirSync(profileDir)
