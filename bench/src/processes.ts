@@ -160,6 +160,28 @@ export async function startBare(): Promise<Child> {
   });
 }
 
+/** Names of the service's environment that hold secrets: the benchmark sets them itself. */
+const SECRET_NAME = /SECRET|TOKEN|PASSWORD|KEY|DATABASE_URL|REDIS_URL/i;
+
+/**
+ * `NAME=VALUE` pairs (`--service-env`) as an environment for the service.
+ * Secret-looking names are refused: the report records the command line, so a
+ * secret given here would be written into a committed result.
+ */
+export function parseServiceEnv(pairs: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(pair);
+    if (match === null) throw new TypeError(`--service-env wants NAME=VALUE, got ${pair}`);
+    const name = match[1] as string;
+    if (SECRET_NAME.test(name)) {
+      throw new TypeError(`--service-env does not take ${name}: the report records the command line`);
+    }
+    env[name] = match[2] as string;
+  }
+  return env;
+}
+
 export interface ServiceOptions {
   simulatorUrl: string;
   /**

@@ -21,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type RunResult, SCENARIO_IDS, type ScenarioId } from './load.js';
 import { type MicroResult, runMicro } from './micro.js';
-import { REPO_ROOT } from './processes.js';
+import { parseServiceEnv, REPO_ROOT } from './processes.js';
 import { flameGraphSvg, loadCpuProfile, type ProfileSummary, summarizeProfile } from './profile.js';
 import { machineInfo, renderReport } from './report.js';
 import { runLoadSuite } from './suite.js';
@@ -77,12 +77,7 @@ const command =
     ? `npm run ${lifecycle}${extra.length > 0 ? ` -- ${extra.join(' ')}` : ''}`
     : `node bench/dist/run.js${argv.length > 0 ? ` ${argv.join(' ')}` : ''}`;
 
-const serviceEnv: Record<string, string> = {};
-for (const pair of values['service-env'] ?? []) {
-  const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(pair);
-  if (match === null) throw new TypeError(`--service-env wants NAME=VALUE, got ${pair}`);
-  serviceEnv[match[1] as string] = match[2] as string;
-}
+const serviceEnv = parseServiceEnv(values['service-env'] ?? []);
 const connections = values.connections === undefined ? undefined : number(values.connections, 0);
 if (connections !== undefined && !(Number.isInteger(connections) && connections >= 1)) {
   throw new TypeError(`--connections wants a whole number ≥ 1, got ${values.connections}`);
