@@ -51,7 +51,7 @@ describe('verdicts', () => {
       ['login, 100 ms upstream: req/s ≥ 1,900 (95% of 2,000)', true],
       ['login, 100 ms upstream: p99 ≤ 130 ms', true],
       ['login, 100 ms upstream: zero errors', true],
-      ['service peak RSS ≤ 140 MiB (every scenario)', true],
+      ['service peak RSS ≤ 140 MB = 133.5 MiB (every scenario)', true],
     ]);
   });
 
@@ -65,8 +65,19 @@ describe('verdicts', () => {
     expect(missed).toEqual([
       'login, 100 ms upstream: req/s ≥ 1,900 (95% of 2,000)',
       'login, 100 ms upstream: p99 ≤ 130 ms',
-      'service peak RSS ≤ 140 MiB (every scenario)',
+      'service peak RSS ≤ 140 MB = 133.5 MiB (every scenario)',
     ]);
+  });
+
+  it('reads the RSS target as decimal megabytes: 135 MiB (141.6 MB) misses it, 133 MiB passes', () => {
+    const rssVerdict = (peakRssBytes: number) =>
+      verdicts(
+        summarize(passingRuns().map((r) => (r.scenario === 'login-100ms' ? { ...r, peakRssBytes } : r))),
+        [],
+      ).find((v) => v.target.startsWith('service peak RSS'));
+    expect(rssVerdict(135 * MIB)?.pass).toBe(false);
+    expect(rssVerdict(135 * MIB)?.measured).toBe('135.0 MiB = 141.6 MB');
+    expect(rssVerdict(133 * MIB)?.pass).toBe(true);
   });
 
   it('a what-if run at other connections judges only zero errors', () => {

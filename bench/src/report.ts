@@ -162,7 +162,8 @@ export const TARGETS = {
   login100IdealRps: 2000,
   login100Share: 0.95,
   login100P99Ms: 130,
-  peakRssBytes: 140 * MIB,
+  /** The issue's "140 MB", read as decimal megabytes: 133.5 MiB (the stricter of the two readings). */
+  peakRssBytes: 140_000_000,
   microRatio: 1.15,
 } as const;
 
@@ -228,10 +229,10 @@ export function verdicts(summaries: Map<ScenarioId, ScenarioSummary>, micro: rea
     const peak = Math.max(...service.map((s) => s.peakRssBytes));
     out.push(
       atMost(
-        'service peak RSS ≤ 140 MiB (every scenario)',
+        'service peak RSS ≤ 140 MB = 133.5 MiB (every scenario)',
         peak,
         TARGETS.peakRssBytes,
-        (v) => `${(v / MIB).toFixed(1)} MiB`,
+        (v) => `${(v / MIB).toFixed(1)} MiB = ${(v / 1e6).toFixed(1)} MB`,
       ),
     );
   }

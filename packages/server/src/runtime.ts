@@ -85,7 +85,12 @@ export function defaultWechatClient(
 export async function createRuntime(config: Config, deps: RuntimeDeps, logger: ServiceLogger): Promise<Runtime> {
   const now = deps.now ?? Date.now;
   const random = deps.random ?? pooledRandomBytes;
-  const store = deps.store ?? openStore(config.databaseUrl, { postgresPoolSize: config.postgresPoolSize });
+  const store =
+    deps.store ??
+    openStore(config.databaseUrl, {
+      postgresPoolSize: config.postgresPoolSize,
+      sqliteCacheKiB: config.sqliteCacheKiB,
+    });
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.splice(0).reverse()) await close().catch(() => {});

@@ -7,6 +7,7 @@ import { isErrorBody } from '@wxlogin/protocol';
 import { DEV_APP } from '@wxlogin/simulator';
 import { encryptOpenData } from '@wxlogin/wechat';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sqliteSettings } from '../src/store/index.js';
 import { StoreUnavailableError } from '../src/store/types.js';
 import { backends } from './backends.js';
 import { type HttpResult, type Stack, startStack } from './harness.js';
@@ -580,6 +581,11 @@ describe('configured behaviour', () => {
   afterEach(async () => {
     await stack?.close();
     stack = null;
+  });
+
+  it('opens SQLite with the configured page cache (SQLITE_CACHE_KIB)', async () => {
+    stack = await startStack({ overrides: { sqliteCacheKiB: 2048 } });
+    expect(sqliteSettings(stack.runtime.store)?.cacheSizeKiB).toBe(2048);
   });
 
   it('rate-limits login per address with 429 and Retry-After', async () => {

@@ -33,6 +33,7 @@ describe('resolveConfig', () => {
       sessionPolicy: 'independent',
       bodyLimitBytes: 65536,
       corsOrigins: [],
+      sqliteCacheKiB: 4096,
     });
     expect(config.apps).toEqual([{ appId: 'wx0123456789abcdef', secret: 's3cr3t-value' }]);
   });
@@ -51,9 +52,11 @@ describe('resolveConfig', () => {
         TRUST_PROXY: 'true',
         CORS_ORIGINS: 'https://a.example, https://b.example',
         REDIS_URL: 'redis://127.0.0.1:6379',
+        SQLITE_CACHE_KIB: '1024',
       },
     });
     expect(config.port).toBe(8080);
+    expect(config.sqliteCacheKiB).toBe(1024);
     expect(config.trustProxy).toBe(true);
     expect(config.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
     expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
@@ -67,8 +70,10 @@ describe('resolveConfig', () => {
         WXLOGIN_SECRET: 'c2hvcnQ=',
         PORT: 'abc',
         LOG_LEVEL: 'loud',
+        SQLITE_CACHE_KIB: '16',
       },
     });
+    expect(message).toContain('SQLITE_CACHE_KIB');
     expect(message).toContain('WXLOGIN_SECRET: must be base64 of 32 bytes');
     expect(message).toContain('PORT');
     expect(message).toContain('LOG_LEVEL');

@@ -28,6 +28,8 @@ export const ConfigSchema = Type.Object(
     wechatAccessTokenMode: Type.Union([Type.Literal('stable'), Type.Literal('classic')]),
     databaseUrl: Type.String({ pattern: '^(sqlite:|postgres://|postgresql://)' }),
     postgresPoolSize: Type.Integer({ minimum: 1, maximum: 200 }),
+    /** SQLite's page cache, KiB */
+    sqliteCacheKiB: Type.Integer({ minimum: 64, maximum: 4_194_304 }),
     redisUrl: Type.Union([Type.String({ pattern: '^rediss?://' }), Type.Null()]),
     redisCluster: Type.Boolean(),
     /** base64 of 32 bytes */
@@ -68,6 +70,7 @@ export const DEFAULTS = {
   wechatAccessTokenMode: 'stable',
   databaseUrl: 'sqlite:./.wxlogin/wxlogin.db',
   postgresPoolSize: 10,
+  sqliteCacheKiB: 4096,
   redisUrl: null,
   redisCluster: false,
   previousSecrets: [],
@@ -103,6 +106,7 @@ export const ENV_KEYS: ReadonlyArray<readonly [env: string, key: Key, kind: Kind
   ['WECHAT_ACCESS_TOKEN_MODE', 'wechatAccessTokenMode', 'string'],
   ['DATABASE_URL', 'databaseUrl', 'string'],
   ['POSTGRES_POOL_SIZE', 'postgresPoolSize', 'int'],
+  ['SQLITE_CACHE_KIB', 'sqliteCacheKiB', 'int'],
   ['REDIS_URL', 'redisUrl', 'nullable'],
   ['REDIS_CLUSTER', 'redisCluster', 'bool'],
   ['WXLOGIN_SECRET', 'secret', 'string'],

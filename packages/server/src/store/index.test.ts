@@ -2,14 +2,14 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { openStore, type Store, StoreUnavailableError } from './index.js';
+import { openStore, type Store, StoreUnavailableError, sqliteSettings } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wxlogin-open-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('openStore', () => {
   const opened: Store[] = [];
-  const open = (url: string, options?: { postgresPoolSize?: number }): Store => {
+  const open = (url: string, options?: { postgresPoolSize?: number; sqliteCacheKiB?: number }): Store => {
     const store = openStore(url, options);
     opened.push(store);
     return store;
@@ -37,6 +37,14 @@ describe('openStore', () => {
     await open(`sqlite:${a}`).migrate();
     await open(`sqlite://${b}`).migrate();
     expect([existsSync(a), existsSync(b)]).toEqual([true, true]);
+  });
+
+  it('passes sqliteCacheKiB to SQLite in every form of the URL, 4096 KiB when not given', () => {
+    expect(sqliteSettings(open('sqlite::memory:'))?.cacheSizeKiB).toBe(4096);
+    expect(sqliteSettings(open('sqlite::memory:', { sqliteCacheKiB: 512 }))?.cacheSizeKiB).toBe(512);
+    expect(sqliteSettings(open(`sqlite:${join(dir, 'c.db')}`, { sqliteCacheKiB: 768 }))?.cacheSizeKiB).toBe(768);
+    expect(sqliteSettings(open(`sqlite://${join(dir, 'd.db')}`, { sqliteCacheKiB: 1024 }))?.cacheSizeKiB).toBe(1024);
+    expect(sqliteSettings(open('postgres://wx@127.0.0.1:1/db', { sqliteCacheKiB: 1024 }))).toBeNull();
   });
 
   it('postgres:// and postgresql:// open a PostgreSQL store without connecting yet', async () => {

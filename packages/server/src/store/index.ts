@@ -3,7 +3,7 @@ import { createSqliteStore } from './sqlite.js';
 import { type Store, StoreUnavailableError } from './types.js';
 
 export type { PostgresStoreOptions } from './postgres.js';
-export { createSqliteStore, type SqliteStoreOptions } from './sqlite.js';
+export { createSqliteStore, type SqliteSettings, type SqliteStoreOptions, sqliteSettings } from './sqlite.js';
 export {
   type NewSession,
   type RefreshTokenRecord,
@@ -21,6 +21,11 @@ export interface OpenStoreOptions {
    * @default 10
    */
   postgresPoolSize?: number;
+  /**
+   * SQLite's page cache, in KiB (ignored for PostgreSQL).
+   * @default 4096
+   */
+  sqliteCacheKiB?: number;
 }
 
 const ACCEPTED = 'sqlite:<path>, sqlite::memory:, sqlite:///absolute/path, postgres://… or postgresql://…';
@@ -53,14 +58,19 @@ export function openStore(databaseUrl: string, options: OpenStoreOptions = {}): 
   }
   if (lower.startsWith('sqlite:')) {
     const rest = databaseUrl.slice('sqlite:'.length);
-    if (rest === ':memory:') return createSqliteStore({ path: ':memory:' });
+    const sqlite = (path: string): Store =>
+      createSqliteStore({
+        path,
+        ...(options.sqliteCacheKiB !== undefined ? { cacheSizeKiB: options.sqliteCacheKiB } : {}),
+      });
+    if (rest === ':memory:') return sqlite(':memory:');
     if (rest.startsWith('//')) {
       // sqlite:///abs/path is an absolute path; sqlite://name would name a host.
       if (!rest.startsWith('///')) throw invalid(databaseUrl, 'use sqlite:<path> or sqlite:///absolute/path');
-      return createSqliteStore({ path: rest.slice(2) });
+      return sqlite(rest.slice(2));
     }
     if (rest === '') throw invalid(databaseUrl, 'the path is empty');
-    return createSqliteStore({ path: rest });
+    return sqlite(rest);
   }
   throw invalid(databaseUrl, 'unsupported scheme');
 }

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeStoreConformance } from './conformance.js';
-import { createSqliteStore } from './sqlite.js';
+import { createSqliteStore, sqliteSettings } from './sqlite.js';
 import { type Store, StoreUnavailableError } from './types.js';
 
 const T0 = 3_000_000_000;
@@ -142,6 +142,20 @@ describe('createSqliteStore', () => {
     expect(() => createSqliteStore({ path: '' })).toThrow(TypeError);
     expect(() => createSqliteStore({ path: ':memory:', busyTimeoutMs: -1 })).toThrow(TypeError);
     expect(() => createSqliteStore({ path: ':memory:', busyTimeoutMs: 1.5 })).toThrow(TypeError);
+    for (const cacheSizeKiB of [0, -1, 1.5, Number.NaN]) {
+      expect(() => createSqliteStore({ path: ':memory:', cacheSizeKiB })).toThrow(/cacheSizeKiB/);
+    }
+  });
+
+  it('runs with WAL, synchronous NORMAL, foreign keys and a 4 MiB page cache, not the 16 MiB of the driver', () => {
+    const settings = sqliteSettings(open(join(tempDir(), 'wxlogin.db')));
+    expect(settings).toEqual({ journalMode: 'wal', synchronous: 1, cacheSizeKiB: 4096, foreignKeys: true });
+  });
+
+  it('takes the page cache size it is given, in KiB', () => {
+    const store = createSqliteStore({ path: ':memory:', cacheSizeKiB: 1024 });
+    opened.push(store);
+    expect(sqliteSettings(store)?.cacheSizeKiB).toBe(1024);
   });
 
   it('records applied migrations in schema_migrations', async () => {

@@ -45,7 +45,36 @@ export interface SqliteStoreOptions {
    * @default 5000
    */
   busyTimeoutMs?: number;
+  /**
+   * Most memory SQLite keeps for its page cache, in KiB (`PRAGMA cache_size`).
+   * Pages beyond it are read again from the operating system's file cache,
+   * which does not count against the service's resident memory.
+   * @default 4096
+   */
+  cacheSizeKiB?: number;
 }
+
+/** What a SQLite store's connection runs with, as SQLite reports it. */
+export interface SqliteSettings {
+  /** `wal` for a file, `memory` for `:memory:`. */
+  journalMode: string;
+  /** `PRAGMA synchronous`: 1 is NORMAL (with WAL, a commit is durable once checkpointed; never corrupts). */
+  synchronous: number;
+  /** The page cache's most size, in KiB. */
+  cacheSizeKiB: number;
+  foreignKeys: boolean;
+}
+
+/**
+ * The settings of a store made by `createSqliteStore`, read back from its
+ * connection (for diagnostics and tests); `null` for any other store.
+ */
+export function sqliteSettings(store: Store): SqliteSettings | null {
+  return store instanceof SqliteStore ? store.settings() : null;
+}
+
+/** The page cache's default size in KiB: better-sqlite3 builds SQLite with 16 MiB, most of a small service's memory. */
+const DEFAULT_SQLITE_CACHE_KIB = 4096;
 
 /**
  * Opens a SQLite store (better-sqlite3, WAL journal). Several processes may open
@@ -60,12 +89,15 @@ export interface SqliteStoreOptions {
  * await store.migrate();
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
-  const { path, busyTimeoutMs = 5000 } = options;
+  const { path, busyTimeoutMs = 5000, cacheSizeKiB = DEFAULT_SQLITE_CACHE_KIB } = options;
   if (typeof path !== 'string' || path === '') {
     throw new TypeError('createSqliteStore: path must be a non-empty string');
   }
   if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw new TypeError('createSqliteStore: busyTimeoutMs must be a non-negative integer (milliseconds)');
+  }
+  if (!Number.isSafeInteger(cacheSizeKiB) || cacheSizeKiB < 1) {
+    throw new TypeError('createSqliteStore: cacheSizeKiB must be a positive integer (KiB)');
   }
   const memory = path === ':memory:';
   let db: Database.Database | undefined;
@@ -74,6 +106,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     db = new Database(path, { timeout: busyTimeoutMs });
     if (!memory) enableWal(db, busyTimeoutMs);
     db.pragma('synchronous = NORMAL');
+    // a negative cache_size is a size in KiB, a positive one a number of pages
+    db.pragma(`cache_size = -${cacheSizeKiB}`);
     db.pragma('foreign_keys = ON');
   } catch (error) {
     db?.close();
@@ -337,6 +371,18 @@ class SqliteStore implements Store {
   constructor(db: Database.Database) {
     this.#db = db;
     this.#ping = db.prepare('SELECT 1');
+  }
+
+  /** The connection's settings, read back from SQLite (see `sqliteSettings`). */
+  settings(): SqliteSettings {
+    if (this.#closed) throw new StoreUnavailableError('SQLite store: settings after close()');
+    const read = (name: string): unknown => this.#db.pragma(name, { simple: true });
+    return {
+      journalMode: String(read('journal_mode')),
+      synchronous: Number(read('synchronous')),
+      cacheSizeKiB: -Number(read('cache_size')),
+      foreignKeys: Number(read('foreign_keys')) === 1,
+    };
   }
 
   /**
