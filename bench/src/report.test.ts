@@ -80,6 +80,15 @@ describe('verdicts', () => {
     expect(rssVerdict(133 * MIB)?.pass).toBe(true);
   });
 
+  it('judges the lifetime peak (VmHWM) too, which catches a peak between two samples, but not in a what-if run', () => {
+    const rss = (runs: RunResult[], hwm: number) =>
+      verdicts(summarize(runs), [], hwm).find((v) => v.target.startsWith('service peak RSS'));
+    expect(rss(passingRuns(), 120 * MIB)?.pass).toBe(true);
+    expect(rss(passingRuns(), 135 * MIB)?.pass).toBe(false);
+    const whatIf = passingRuns().map((r) => (r.scenario === 'login-100ms' ? { ...r, connections: 20 } : r));
+    expect(rss(whatIf, 135 * MIB)?.pass).toBe(true);
+  });
+
   it('a what-if run at other connections judges only zero errors', () => {
     // at 20 connections login at 100 ms cannot pass 1,900 req/s: it must not be judged, neither way
     const runs = passingRuns(20).map((r) =>
