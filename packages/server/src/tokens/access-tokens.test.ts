@@ -6,7 +6,7 @@ import { createSqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
 import { AccessTokens } from './access-tokens.js';
 
-type Spied = { verifyFresh(token: string): Promise<unknown> };
+type Spied = { verifyFresh(token: string): unknown };
 
 describe('AccessTokens', () => {
   const stores: Store[] = [];
@@ -49,6 +49,42 @@ describe('AccessTokens', () => {
       expect(calls).toBe(2);
     } finally {
       proto.verifyFresh = original;
+    }
+  });
+
+  it("verifies a token of another instance's new key once for concurrent callers, after one reload of the keys", async () => {
+    let t = Date.now();
+    const store = createSqliteStore({ path: ':memory:' });
+    stores.push(store);
+    await store.migrate();
+    const sealer = createSealer([randomBytes(32).toString('base64')]);
+    const options = { issuer: 'wxlogin', audience: 'wxlogin', ttlSeconds: 60, alg: 'EdDSA' as const, now: () => t };
+    const here = new AccessTokens(store, sealer, options);
+    const there = new AccessTokens(store, sealer, options);
+    await here.init();
+    await there.init();
+    await there.rotate();
+    const token = await there.sign({ userId: 'u1', sessionId: 's1', appId: 'wx0123456789abcdef', openId: 'o1' });
+    // within 10 s of its last reload, an instance does not reload for an unknown kid
+    expect(await here.verify(token)).toBeNull();
+    t += 11_000;
+    const proto = AccessTokens.prototype as unknown as Spied & { reload(): Promise<void> };
+    const original = { verifyFresh: proto.verifyFresh, reload: proto.reload };
+    const calls = { verifyFresh: 0, reload: 0 };
+    proto.verifyFresh = function (this: Spied, value: string) {
+      calls.verifyFresh += 1;
+      return original.verifyFresh.call(this, value);
+    };
+    proto.reload = function (this: AccessTokens) {
+      calls.reload += 1;
+      return original.reload.call(this);
+    };
+    try {
+      const results = await Promise.all(Array.from({ length: 20 }, () => here.verify(token)));
+      for (const claims of results) expect(claims).toMatchObject({ sub: 'u1', sid: 's1' });
+      expect(calls).toEqual({ verifyFresh: 1, reload: 1 });
+    } finally {
+      Object.assign(proto, original);
     }
   });
 

@@ -244,18 +244,24 @@ export class AccessTokens {
     }
     if (token.length > MAX_TOKEN_LENGTH) return null;
     let pending = this.verifying.get(token);
-    if (pending === undefined) {
-      pending = this.verifyFresh(token).then((claims) => {
-        this.verifying.delete(token);
-        if (claims !== null) {
-          if (this.verified.size >= this.cacheSize) this.evict(this.options.now() / 1000);
-          this.verified.set(token, claims);
-        }
-        return claims;
-      });
-      this.verifying.set(token, pending);
-    }
+    if (pending !== undefined) return pending;
+    const fresh = this.verifyFresh(token);
+    // a known key verifies at once; only an unknown kid waits for the keys to be reloaded
+    if (!(fresh instanceof Promise)) return this.remember(token, fresh);
+    pending = fresh.then((claims) => {
+      this.verifying.delete(token);
+      return this.remember(token, claims);
+    });
+    this.verifying.set(token, pending);
     return pending;
+  }
+
+  private remember(token: string, claims: AccessTokenClaims | null): AccessTokenClaims | null {
+    if (claims !== null) {
+      if (this.verified.size >= this.cacheSize) this.evict(this.options.now() / 1000);
+      this.verified.set(token, claims);
+    }
+    return claims;
   }
 
   /** Drops expired entries, then the oldest ones, to stay under the cache bound. */
@@ -272,11 +278,22 @@ export class AccessTokens {
     }
   }
 
-  private async verifyFresh(token: string): Promise<AccessTokenClaims | null> {
+  /** Verifies `token` now when its key is loaded; when its kid is unknown, after reloading the keys. */
+  private verifyFresh(token: string): AccessTokenClaims | null | Promise<AccessTokenClaims | null> {
+    const kid = headerKid(token);
+    if (kid === undefined) return null;
+    const key = this.keys.get(kid);
+    if (key !== undefined) return this.verifyWith(key, token);
+    // a failed reload (the store unreachable) refuses the token, as an unknown key does
+    return this.keyFor(kid).then(
+      (loaded) => (loaded === undefined ? null : this.verifyWith(loaded, token)),
+      () => null,
+    );
+  }
+
+  private verifyWith(key: LoadedKey, token: string): AccessTokenClaims | null {
     let payload: unknown;
     try {
-      const key = await this.keyFor(headerKid(token));
-      if (key === undefined) return null;
       payload = key.verify(token);
     } catch {
       return null;
@@ -290,8 +307,7 @@ export class AccessTokens {
   }
 
   /** The key named `kid`; an unknown kid reloads the keys (at most every 10 s) in case another instance rotated. */
-  private async keyFor(kid: string | undefined): Promise<LoadedKey | undefined> {
-    if (kid === undefined) return undefined;
+  private async keyFor(kid: string): Promise<LoadedKey | undefined> {
     const key = this.keys.get(kid);
     if (key !== undefined || this.options.now() - this.lastReload <= RELOAD_INTERVAL_MS) return key;
     this.reloading ??= this.reload().finally(() => {
