@@ -58,9 +58,9 @@ export interface SqliteStoreOptions {
 export interface SqliteSettings {
   /** `wal` for a file, `memory` for `:memory:`. */
   journalMode: string;
-  /** `PRAGMA synchronous`: 1 is NORMAL (with WAL, a commit is durable once checkpointed; never corrupts). */
+  /** `PRAGMA synchronous`: 1 is NORMAL (with WAL, a power failure may lose the last commits before the WAL is synced; the file is never corrupted). */
   synchronous: number;
-  /** The page cache's most size, in KiB. */
+  /** The page cache's largest size, in KiB. */
   cacheSizeKiB: number;
   foreignKeys: boolean;
 }
