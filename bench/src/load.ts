@@ -55,6 +55,8 @@ export interface RunResult {
   cpu: { target: number; simulator: number; client: number };
   /** CPU time of the process under test per completed request, µs */
   targetCpuUsPerRequest: number;
+  /** requests that found no fresh single-use input (a code) and reused one: they measure a refusal, not a login */
+  inputsShort: number;
   /** harness problems (e.g. not enough prepared codes); empty when none */
   notes: string[];
 }
@@ -64,6 +66,8 @@ interface Prepared {
   requests: AutocannonRequest[];
   /** after the run: harness notes */
   finish?: () => Promise<string[]>;
+  /** after the run: how many requests found no fresh single-use input */
+  inputsShort?: () => number;
 }
 
 interface Scenario {
@@ -264,6 +268,7 @@ function loginScenario(id: 'login-0ms' | 'login-100ms', delayMs: number, connect
       return {
         connections,
         requests: [fed.request],
+        inputsShort: fed.exhausted,
         async finish() {
           await setUpstreamDelay(stack, 0);
           const short = fed.exhausted();
@@ -309,6 +314,7 @@ function upstreamScenario(delayMs: number, connections: number): Scenario {
             },
           },
         ],
+        inputsShort: () => exhausted,
         async finish() {
           await setUpstreamDelay(stack, 0);
           const notes: string[] = [];
@@ -569,6 +575,7 @@ export async function runScenario(
       cpuBefore.target === null || targetCpuAfter === null || requests === 0
         ? 0
         : ((targetCpuAfter - cpuBefore.target) * 1000) / requests,
+    inputsShort: prepared.inputsShort?.() ?? 0,
     notes,
   };
   scenario.peakRate = Math.max(scenario.peakRate ?? 0, run.requestsPerSecond);

@@ -21,6 +21,7 @@ function run(scenario: ScenarioId, fields: Partial<RunResult> = {}): RunResult {
     peakRssBytes: 100 * MIB,
     cpu: { target: 100, simulator: 0, client: 50 },
     targetCpuUsPerRequest: 40,
+    inputsShort: 0,
     notes: [],
     ...fields,
   };

@@ -61,6 +61,27 @@ describe.each(backends())('contract on $name', (backend) => {
       expect(new Set(results.map((r) => r.body.refreshToken)).size).toBe(8);
     });
 
+    it('stores and answers every login of a burst that WeChat answers together (more than one turn of logins)', async () => {
+      const users = Array.from({ length: 40 }, (_, i) => `burst-${i}`);
+      const codes = users.map((user) => stack.sim.mintLoginCode({ user }).code);
+      stack.sim.inject({ endpoint: 'jscode2session', delayMs: 50, times: 'always' });
+      const results = await Promise.all(
+        codes.map((code) => stack.request<TokenResponse>('POST', '/v1/auth/login', { body: { code } })),
+      );
+      for (const r of results) expect(r.status, r.text).toBe(200);
+      expect(results.map((r) => r.body.user.openid)).toEqual(
+        users.map((user) => stack.sim.openidOf(DEV_APP.appId, user)),
+      );
+      expect(new Set(results.map((r) => r.body.user.id)).size).toBe(users.length);
+      // every session was stored: each refresh token rotates
+      const refreshed = await Promise.all(
+        results.map((r) =>
+          stack.request<TokenResponse>('POST', '/v1/auth/refresh', { body: { refreshToken: r.body.refreshToken } }),
+        ),
+      );
+      for (const r of refreshed) expect(r.status, r.text).toBe(200);
+    });
+
     it('answers code_used for a redeemed code without calling WeChat again', async () => {
       const { code } = stack.sim.mintLoginCode({ user: 'dave' });
       expect((await stack.request('POST', '/v1/auth/login', { body: { code } })).status).toBe(200);
