@@ -365,6 +365,12 @@ describe('secrets stay out of errors', () => {
       /requestTimeoutMs/,
     );
     expect(() => createWechatClient({ appId: APP_ID, secret: SECRET, maxRetries: -1 })).toThrow(/maxRetries/);
+    for (const maxConnections of [0, -1, 1.5, Number.NaN]) {
+      expect(
+        () => createWechatClient({ appId: APP_ID, secret: SECRET, maxConnections }),
+        String(maxConnections),
+      ).toThrow(/maxConnections must be a positive integer/);
+    }
     try {
       createWechatClient({ appId: APP_ID, secret: SECRET, baseUrl: 'ftp://x', fetch: fetch });
       expect.unreachable();

@@ -3,8 +3,8 @@ import { type Code2SessionResult, code2SessionRequest } from './endpoints/code2s
 import { type PhoneInfo, phoneNumberRequest } from './endpoints/phone-number.js';
 import { checkSessionRequest, resetSessionKeyRequest } from './endpoints/session-key.js';
 import { type WechatEndpoint, WechatError, type WechatErrorCode } from './errors.js';
-import { callWechat, dispatcherTransport, fetchTransport, type HttpContext, type WechatRequest } from './http.js';
-import { createKeepAliveAgent } from './keep-alive.js';
+import { callWechat, fetchTransport, type HttpContext, type WechatRequest } from './http.js';
+import { createKeepAliveTransport, DEFAULT_MAX_CONNECTIONS } from './keep-alive.js';
 import { type RetryPolicy, withRetries } from './retry.js';
 import { MemoryTokenCache, type TokenCache } from './token-cache.js';
 import { AccessTokenManager, type AccessTokenMode } from './token-manager.js';
@@ -24,7 +24,7 @@ export interface WechatClientOptions {
   refreshMarginSeconds?: number;
   /** @default new MemoryTokenCache() */
   tokenCache?: TokenCache;
-  /** @default undici's dispatcher API (`agent.request`) on a keep-alive Agent: pooled connections, reused, redirects not followed */
+  /** @default Node's `http`/`https` on keep-alive Agents: pooled connections, reused, redirects not followed */
   fetch?: typeof globalThis.fetch;
   /**
    * Most pooled keep-alive connections to WeChat when no `fetch` is given: concurrent calls beyond it
@@ -94,11 +94,11 @@ const TOKEN_REJECTED = new Set([40001, 42001, 40014]);
 export function createWechatClient(options: WechatClientOptions): WechatClient {
   const settings = resolveOptions(options);
   const credentials = { appId: settings.appId, secret: settings.secret };
-  // Only an agent this client created is closed by close(); an injected fetch belongs to the caller.
-  const keepAlive = options.fetch ? null : createKeepAliveAgent(options.maxConnections);
+  // Only connections this client opened are closed by close(); an injected fetch belongs to the caller.
+  const keepAlive = options.fetch ? null : createKeepAliveTransport({ connections: settings.maxConnections });
   const http: HttpContext = {
     baseUrl: settings.baseUrl,
-    transport: keepAlive ? dispatcherTransport(keepAlive.dispatcher) : fetchTransport(options.fetch ?? fetch),
+    transport: keepAlive ? keepAlive.transport : fetchTransport(options.fetch ?? fetch),
     requestTimeoutMs: settings.requestTimeoutMs,
     now: settings.now,
     onCall: options.onCall,
@@ -179,6 +179,7 @@ interface ResolvedOptions {
   secret: string;
   baseUrl: string;
   requestTimeoutMs: number;
+  maxConnections: number;
   maxRetries: number;
   accessTokenMode: AccessTokenMode;
   refreshMarginSeconds: number;
@@ -201,6 +202,9 @@ function resolveOptions(options: WechatClientOptions): ResolvedOptions {
   const requestTimeoutMs = options.requestTimeoutMs ?? 5000;
   if (!Number.isFinite(requestTimeoutMs) || requestTimeoutMs <= 0)
     problems.push('requestTimeoutMs must be a positive number');
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  if (!Number.isInteger(maxConnections) || maxConnections < 1)
+    problems.push('maxConnections must be a positive integer');
   const maxRetries = options.maxRetries ?? 2;
   if (!Number.isInteger(maxRetries) || maxRetries < 0) problems.push('maxRetries must be a non-negative integer');
   const accessTokenMode = options.accessTokenMode ?? 'stable';
@@ -217,6 +221,7 @@ function resolveOptions(options: WechatClientOptions): ResolvedOptions {
     secret: options.secret,
     baseUrl,
     requestTimeoutMs,
+    maxConnections,
     maxRetries,
     accessTokenMode,
     refreshMarginSeconds,

@@ -5,7 +5,6 @@
  * an error or an event.
  */
 import { EventEmitter } from 'node:events';
-import type { Dispatcher } from 'undici';
 import { errorFromErrcode, type WechatEndpoint, WechatError, type WechatErrorCode } from './errors.js';
 
 /** A plain JSON object as WeChat sends it. */
@@ -37,10 +36,15 @@ export class ResponseTooLargeError extends Error {
 
 const utf8 = new TextDecoder('utf-8');
 
+/** A body's bytes as UTF-8 text, a leading BOM dropped and invalid bytes replaced (as fetch's `text()` does). */
+export function decodeBody(chunks: readonly Uint8Array[]): string {
+  return utf8.decode(chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks));
+}
+
 /**
- * Reads a body to its end as UTF-8 text (a leading BOM dropped, as fetch's
- * `text()` does), or rejects with ResponseTooLargeError as soon as it passes
- * `MAX_RESPONSE_BYTES` (leaving the loop ends the stream, which closes its socket).
+ * Reads a body to its end as UTF-8 text (see `decodeBody`), or rejects with
+ * ResponseTooLargeError as soon as it passes `MAX_RESPONSE_BYTES` (leaving the
+ * loop ends the stream, which closes its socket).
  */
 export async function readBodyText(status: number, body: AsyncIterable<Uint8Array>): Promise<string> {
   const chunks: Uint8Array[] = [];
@@ -50,7 +54,7 @@ export async function readBodyText(status: number, body: AsyncIterable<Uint8Arra
     if (bytes > MAX_RESPONSE_BYTES) throw new ResponseTooLargeError(status);
     chunks.push(chunk);
   }
-  return utf8.decode(chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks));
+  return decodeBody(chunks);
 }
 
 /** What one exchange got back: the HTTP status and the whole body decoded as UTF-8 (a leading BOM dropped). */
@@ -101,8 +105,8 @@ export interface WechatRequest<T> {
 /**
  * The end of one attempt: fires `abort` when the timeout elapses or the caller's
  * signal aborts, whichever comes first. It is an EventEmitter with `aborted` and
- * `reason`, the form of signal undici's dispatcher API takes, and costs far less
- * per call than `AbortSignal.timeout` combined with `AbortSignal.any`.
+ * `reason`, and costs far less per call than `AbortSignal.timeout` combined with
+ * `AbortSignal.any`.
  */
 export class Deadline extends EventEmitter {
   aborted = false;
@@ -143,30 +147,6 @@ export class Deadline extends EventEmitter {
     clearTimeout(this.#timer);
     if (this.#onCallerAbort) this.#caller?.removeEventListener('abort', this.#onCallerAbort);
   }
-}
-
-/**
- * A transport over undici's dispatcher API (`dispatcher.request`): no WHATWG
- * Request/Response, no web streams, no AbortSignal, so far less CPU per call than
- * `fetch`. Redirects are not followed (a redirect would carry the query, secret
- * included, or re-post the body elsewhere). The body is always read to its end, or
- * destroyed by undici when the request fails or the deadline fires, so the socket
- * goes back to the pool or is closed, never leaked.
- */
-export function dispatcherTransport(dispatcher: Pick<Dispatcher, 'request'>): Transport {
-  return async (request, deadline) => {
-    if (deadline.aborted) throw deadline.reason;
-    const { url } = request;
-    const { statusCode, body } = await dispatcher.request({
-      origin: url.origin,
-      path: `${url.pathname}${url.search}`,
-      method: request.method,
-      headers: request.headers,
-      body: request.body ?? null,
-      signal: deadline,
-    });
-    return { status: statusCode, text: await readBodyText(statusCode, body) };
-  };
 }
 
 /** A transport over a WHATWG `fetch` (an injected one, for tests or a custom HTTP stack). */

@@ -28,7 +28,7 @@ async function start(delayMs = 0): Promise<{ url: string; connections: () => num
   return { url: `http://127.0.0.1:${port}`, connections: () => connections };
 }
 
-describe('default keep-alive fetch', () => {
+describe('default keep-alive transport', () => {
   it('reuses pooled connections for sequential calls, and close() shuts the agent', async () => {
     const server = await start();
     const client = createWechatClient({ appId: 'wx0123456789abcdef', secret: 'x'.repeat(32), baseUrl: server.url });
