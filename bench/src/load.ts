@@ -7,13 +7,22 @@
 import autocannon, { type AutocannonRequest, type AutocannonResult } from 'autocannon';
 import { BENCH_APP, type Child, RssSampler, readCpuMs, readMemory, type Service } from './processes.js';
 
-export type ScenarioId = 'bare' | 'upstream-100ms' | 'me' | 'login-0ms' | 'login-100ms' | 'refresh' | 'userinfo';
+export type ScenarioId =
+  | 'bare'
+  | 'upstream-100ms'
+  | 'proxy-100ms'
+  | 'me'
+  | 'login-0ms'
+  | 'login-100ms'
+  | 'refresh'
+  | 'userinfo';
 
 export const SCENARIO_IDS: readonly ScenarioId[] = [
   'bare',
   'me',
   'login-0ms',
   'login-100ms',
+  'proxy-100ms',
   'refresh',
   'userinfo',
   'upstream-100ms',
@@ -32,6 +41,8 @@ export interface Stack {
   service: Service;
   simulator: Child;
   bare: Child;
+  /** the bare proxy in front of the simulator (the `proxy-100ms` reference) */
+  proxy: Child;
 }
 
 export interface RunResult {
@@ -72,8 +83,8 @@ interface Prepared {
 
 interface Scenario {
   id: ScenarioId;
-  /** the process driven: the bare server, the service, or the simulator itself (the upstream reference) */
-  target: 'bare' | 'service' | 'simulator';
+  /** the process driven: the bare server, the service, the simulator itself or the bare proxy (the login references) */
+  target: 'bare' | 'service' | 'simulator' | 'proxy';
   prepare(stack: Stack, durationSeconds: number): Promise<Prepared>;
   /** highest rate measured so far, to size single-use inputs of the next run */
   peakRate?: number;
@@ -250,10 +261,20 @@ async function codesForRun(
   );
 }
 
-function loginScenario(id: 'login-0ms' | 'login-100ms', delayMs: number, connections: number): Scenario {
+/**
+ * `POST /v1/auth/login` with a fresh code per request, WeChat answering after
+ * `delayMs`: against the service, or against the bare proxy (`proxy-100ms`,
+ * the least any service in front of WeChat does, the same requests).
+ */
+function loginScenario(
+  id: 'login-0ms' | 'login-100ms' | 'proxy-100ms',
+  delayMs: number,
+  connections: number,
+  target: 'service' | 'proxy' = 'service',
+): Scenario {
   const scenario: Scenario = {
     id,
-    target: 'service',
+    target,
     async prepare(stack, durationSeconds) {
       await setUpstreamDelay(stack, delayMs);
       const codes = await codesForRun(stack, scenario, delayMs, connections, durationSeconds);
@@ -442,6 +463,7 @@ export const STANDARD_CONNECTIONS: Readonly<Record<ScenarioId, number>> = {
   me: 50,
   'login-0ms': 50,
   'login-100ms': 200,
+  'proxy-100ms': 200,
   refresh: 50,
   userinfo: 50,
   'upstream-100ms': 200,
@@ -455,6 +477,7 @@ export function createScenarios(connections?: number): Map<ScenarioId, Scenario>
     meScenario(c('me')),
     loginScenario('login-0ms', 0, c('login-0ms')),
     loginScenario('login-100ms', 100, c('login-100ms')),
+    loginScenario('proxy-100ms', 100, c('proxy-100ms'), 'proxy'),
     refreshScenario(c('refresh')),
     userInfoScenario(c('userinfo')),
     upstreamScenario(100, c('upstream-100ms')),

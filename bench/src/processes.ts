@@ -160,6 +160,67 @@ export async function startBare(): Promise<Child> {
   });
 }
 
+/**
+ * The second reference of login at 100 ms: the least any service in front of
+ * WeChat must do, on Node's own HTTP server and client. It reads the code from
+ * the JSON body, exchanges it with the simulator's jscode2session over
+ * keep-alive connections (what the service's WeChat client does), and answers
+ * a fixed JSON of a login answer's size with the openid. No store, no tokens,
+ * no framework.
+ */
+const PROXY_SERVER = `
+const http = require('node:http');
+const upstream = new URL(process.env.UPSTREAM);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 512, scheduling: 'lifo' });
+const query = 'appid=' + process.env.APP_ID + '&secret=' + process.env.APP_SECRET + '&grant_type=authorization_code';
+const padding = 'x'.repeat(400);
+const fail = (res, status) => { res.writeHead(status, { 'content-length': 0 }); res.end(); };
+const server = http.createServer((req, res) => {
+  if (req.method !== 'POST') { req.resume(); res.end('{}'); return; }
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (chunk) => { body += chunk; });
+  req.on('end', () => {
+    let code;
+    try { code = JSON.parse(body).code; } catch {}
+    if (typeof code !== 'string') return fail(res, 400);
+    const path = '/sns/jscode2session?' + query + '&js_code=' + encodeURIComponent(code);
+    http.get({ hostname: upstream.hostname, port: upstream.port, path, agent }, (answer) => {
+      let text = '';
+      answer.setEncoding('utf8');
+      answer.on('data', (chunk) => { text += chunk; });
+      answer.on('end', () => {
+        let openid;
+        try { openid = JSON.parse(text).openid; } catch {}
+        if (typeof openid !== 'string') return fail(res, 502);
+        const out = JSON.stringify({ accessToken: padding, openid });
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(out) });
+        res.end(out);
+      });
+    }).on('error', () => fail(res, 502));
+  });
+});
+server.listen(Number(process.env.PORT), '127.0.0.1');
+process.once('SIGTERM', () => { agent.destroy(); server.close(() => process.exit(0)); });
+`;
+
+export async function startProxy(simulatorUrl: string): Promise<Child> {
+  const port = await freePort();
+  return startChild({
+    name: 'bare proxy',
+    args: ['-e', PROXY_SERVER],
+    env: {
+      ...baseEnv(),
+      PORT: String(port),
+      UPSTREAM: simulatorUrl,
+      APP_ID: BENCH_APP.appId,
+      APP_SECRET: BENCH_APP.secret,
+    },
+    port,
+    readyPath: '/',
+  });
+}
+
 /** Names of the service's environment that hold secrets: the benchmark sets them itself. */
 const SECRET_NAME = /SECRET|TOKEN|PASSWORD|KEY|DATABASE_URL|REDIS_URL/i;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type RunResult, type ScenarioId, STANDARD_CONNECTIONS } from './load.js';
-import { renderReport, summarize, verdicts } from './report.js';
+import { ceilingNote, renderReport, summarize, verdicts } from './report.js';
 
 const MIB = 2 ** 20;
 
@@ -144,5 +144,37 @@ describe('renderReport', () => {
       'with `MALLOC_MMAP_THRESHOLD_=65536` in its environment',
     );
     expect(render(passingRuns())).not.toContain('in its environment');
+  });
+});
+
+describe('ceilingNote', () => {
+  const login = run('login-100ms', { connections: 200, requestsPerSecond: 1800, p99Ms: 140 });
+  const upstream = run('upstream-100ms', { connections: 200, requestsPerSecond: 2000, p99Ms: 120 });
+  const proxy = run('proxy-100ms', { connections: 200, requestsPerSecond: 1875, p99Ms: 145 });
+
+  it('compares login at 100 ms with both references, each when it ran', () => {
+    const [both] = ceilingNote(summarize([login, upstream, proxy]));
+    expect(both).toContain('the simulator alone, driven the same way (200 connections');
+    expect(both).toContain('answered 2,000 req/s with p99 120.0 ms');
+    expect(both).toContain('answered 1,875 req/s with p99 145.0 ms: what a service doing nothing else reaches here');
+    expect(both).toContain(
+      "reached 90.0% of the simulator's rate, with p99 20.0 ms above it; and 96.0% of the proxy's rate, with p99 5.0 ms below it.",
+    );
+    const [onlyProxy] = ceilingNote(summarize([login, proxy]));
+    expect(onlyProxy).not.toContain('simulator alone');
+    expect(onlyProxy).toContain("reached 96.0% of the proxy's rate");
+    const [onlyUpstream] = ceilingNote(summarize([login, upstream]));
+    expect(onlyUpstream).not.toContain('bare proxy');
+    expect(onlyUpstream).toContain("reached 90.0% of the simulator's rate, with p99 20.0 ms above it.");
+  });
+
+  it('says nothing without login at 100 ms or without a reference', () => {
+    expect(ceilingNote(summarize([upstream, proxy]))).toEqual([]);
+    expect(ceilingNote(summarize([login]))).toEqual([]);
+  });
+
+  it('keeps the references out of the verdicts: a proxy over the RSS target is not the service', () => {
+    const heavyProxy = { ...proxy, peakRssBytes: 500 * MIB, requestsPerSecond: 1 };
+    expect(targetsOf([...passingRuns(), heavyProxy])).toEqual(targetsOf(passingRuns()));
   });
 });

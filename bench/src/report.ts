@@ -253,11 +253,12 @@ export function verdicts(
 // ── markdown ───────────────────────────────────────────────────────────
 
 /** Scenarios that drive something other than the service: references, not judged. */
-const REFERENCES: ReadonlySet<ScenarioId> = new Set(['bare', 'upstream-100ms']);
+const REFERENCES: ReadonlySet<ScenarioId> = new Set(['bare', 'upstream-100ms', 'proxy-100ms']);
 
 const TITLES: Record<ScenarioId, string> = {
   bare: 'bare node:http (reference)',
   'upstream-100ms': 'WeChat simulator alone, 100 ms (reference: the ceiling of login at 100 ms)',
+  'proxy-100ms': 'bare proxy in front of the simulator, 100 ms (reference: the least a service does)',
   me: 'GET /v1/me',
   'login-0ms': 'POST /v1/auth/login, 0 ms upstream',
   'login-100ms': 'POST /v1/auth/login, 100 ms upstream',
@@ -290,16 +291,34 @@ export function profileSection(summary: ProfileSummary, flameGraphFile: string |
   ];
 }
 
-/** How login at 100 ms compares with the upstream alone (the `upstream-100ms` reference), when both ran. */
+/**
+ * How login at 100 ms compares with its two references, when they ran: the
+ * upstream alone (`upstream-100ms`, the ceiling) and the bare proxy in front of
+ * it (`proxy-100ms`, what a service doing nothing else reaches on the machine).
+ */
 export function ceilingNote(summaries: Map<ScenarioId, ScenarioSummary>): string[] {
-  const upstream = summaries.get('upstream-100ms');
   const login = summaries.get('login-100ms');
-  if (upstream === undefined || login === undefined || upstream.requestsPerSecond === 0) return [];
-  return [
-    `Ceiling of login at 100 ms on this machine: the simulator alone, driven the same way (${upstream.connections} connections, a fresh code per request, 100 ms added), answered ${fixed(upstream.requestsPerSecond)} req/s with p99 ${fixed(upstream.p99Ms, 1)} ms. ` +
-      `Login through the service reached ${pct(login.requestsPerSecond / upstream.requestsPerSecond)} of that rate, with p99 ${fixed(login.p99Ms - upstream.p99Ms, 1)} ms above it.`,
-    '',
-  ];
+  const upstream = summaries.get('upstream-100ms');
+  const proxy = summaries.get('proxy-100ms');
+  if (login === undefined) return [];
+  const against = (reference: ScenarioSummary, name: string): string =>
+    `${pct(login.requestsPerSecond / reference.requestsPerSecond)} of ${name} rate, with p99 ${fixed(Math.abs(login.p99Ms - reference.p99Ms), 1)} ms ${login.p99Ms >= reference.p99Ms ? 'above' : 'below'} it`;
+  const sentences: string[] = [];
+  const comparisons: string[] = [];
+  if (upstream !== undefined && upstream.requestsPerSecond > 0) {
+    sentences.push(
+      `Ceiling of login at 100 ms on this machine: the simulator alone, driven the same way (${upstream.connections} connections, a fresh code per request, 100 ms added), answered ${fixed(upstream.requestsPerSecond)} req/s with p99 ${fixed(upstream.p99Ms, 1)} ms.`,
+    );
+    comparisons.push(against(upstream, "the simulator's"));
+  }
+  if (proxy !== undefined && proxy.requestsPerSecond > 0) {
+    sentences.push(
+      `A bare proxy in front of it (Node's HTTP server and client: reads the code, exchanges it over keep-alive connections, answers a fixed JSON; no store, no tokens), driven like login, answered ${fixed(proxy.requestsPerSecond)} req/s with p99 ${fixed(proxy.p99Ms, 1)} ms: what a service doing nothing else reaches here.`,
+    );
+    comparisons.push(against(proxy, "the proxy's"));
+  }
+  if (comparisons.length === 0) return [];
+  return [`${sentences.join(' ')} Login through the service reached ${comparisons.join('; and ')}.`, ''];
 }
 
 export function loadTable(summaries: Map<ScenarioId, ScenarioSummary>): string {
@@ -405,7 +424,7 @@ export function renderReport(input: ReportInput): string {
     `- Command: \`${input.command}\``,
     `- Load: ${s.rounds} round(s) × ${s.durationSeconds} s per scenario, after ${s.warmupSeconds} s of warm-up each; scenarios interleaved (every scenario in turn, then again; the upstream reference runs after them, its rounds back to back, so that no judged scenario follows it); medians over the rounds; "vs bare" is the median of each round's ratio to the bare server of the same round.`,
     `- Service: ${build} in its own process, ${flags}${env.length > 0 ? `, with ${env.join(' ')} in its environment` : ''}; SQLite in a temporary folder; \`LOG_LEVEL=warn\` (at \`info\` the service writes one log line per request); \`RATE_LIMIT_*=0\` (all load comes from one address). WeChat is the simulator, in its own process on the same machine. The load generator (autocannon) runs in the benchmark process, so the service, the simulator and the load generator share the same cores.`,
-    `- Reference: a bare \`node:http\` server answering a fixed small JSON, in its own process, measured in the same run.`,
+    `- References, each in its own process and measured in the same run: a bare \`node:http\` server answering a fixed small JSON; for login at 100 ms, the simulator alone (\`upstream-100ms\`) and a bare \`node:http\` proxy in front of it (\`proxy-100ms\`).`,
     '',
     '## Verdicts',
     '',

@@ -13,7 +13,7 @@ import {
   type Stack,
   TRAILING_SCENARIOS,
 } from './load.js';
-import { assertBuilt, readMemory, startBare, startService, startSimulator } from './processes.js';
+import { assertBuilt, readMemory, startBare, startProxy, startService, startSimulator } from './processes.js';
 
 export interface LoadSuiteOptions {
   rounds: number;
@@ -79,7 +79,9 @@ export async function runLoadSuite(options: LoadSuiteOptions): Promise<LoadSuite
       ...(options.serviceEnv ? { env: options.serviceEnv } : {}),
     });
     started.push(service);
-    const stack: Stack = { service, simulator, bare };
+    const proxy = await startProxy(simulator.url);
+    started.push(proxy);
+    const stack: Stack = { service, simulator, bare, proxy };
     log(`service pid ${service.pid} at ${service.url}; simulator at ${simulator.url}; bare server at ${bare.url}`);
 
     const runs: RunResult[] = [];
