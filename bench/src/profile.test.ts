@@ -290,7 +290,7 @@ describe('summarizeProfile: categories', () => {
       'WeChat client',
     ],
     [
-      "node:_http_agent under the service is the WeChat client (Node's HTTP client is its transport)",
+      'node:_http_agent under the service is the WeChat client (an outgoing call)',
       [SERVICE, 'addRequest node:_http_agent', 'writev '],
       'WeChat client',
     ],

@@ -88,8 +88,9 @@ const URL_RULES: readonly UrlRule[] = [
     substrings: ['fast-jwt', '/crypto/', 'wechat/dist/crypto'],
   },
   { category: 'SQLite store', prefixes: [], substrings: ['better-sqlite3', '/store/'] },
-  // Node's HTTP client: the WeChat client's transport. The internals the client and the server share
-  // (`node:_http_common`, `_http_incoming`, `_http_outgoing`) count for whichever called them.
+  // The WeChat client: undici, the client's own code, and Node's HTTP client should a transport be built on
+  // it. The internals Node's client and server share (`node:_http_common`, `_http_incoming`,
+  // `_http_outgoing`) count for whichever called them.
   {
     category: 'WeChat client',
     prefixes: ['node:_http_client', 'node:_http_agent', 'node:https'],

@@ -24,7 +24,7 @@ export interface WechatClientOptions {
   refreshMarginSeconds?: number;
   /** @default new MemoryTokenCache() */
   tokenCache?: TokenCache;
-  /** @default Node's `http`/`https` on keep-alive Agents: pooled connections, reused, redirects not followed */
+  /** @default undici's `dispatch` on a keep-alive Agent: pooled connections, reused, redirects not followed */
   fetch?: typeof globalThis.fetch;
   /**
    * Most pooled keep-alive connections to WeChat when no `fetch` is given: concurrent calls beyond it

@@ -1,4 +1,4 @@
-// The default transport (node:http on keep-alive Agents) against real local HTTP servers.
+// The default transport (undici's dispatch on a keep-alive Agent) against real local HTTP servers.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';

@@ -1,20 +1,21 @@
-/**
- * The default transport: Node's own `http`/`https` clients on keep-alive
- * Agents, so a connection (and its TLS handshake) to WeChat serves call after
- * call. Of the clients measured for a login in front of a 100 ms WeChat
- * (bench/README.md), this one answered soonest: undici's dispatcher added
- * 1–2 ms to the median and ~9 MiB to the resident memory.
- */
-
-import { once } from 'node:events';
-import { type ClientRequest, Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { Socket } from 'node:net';
+// The default transport: undici's Agent holding keep-alive connections to
+// WeChat, driven through its lowest-level call, `dispatch`, with a handler that
+// collects the answer's bytes: no body stream, no async iterator, no promise
+// per chunk. Of the clients measured in front of a 100 ms WeChat
+// (bench/README.md), this one took the least CPU per call and answered about
+// as soon as Node's own http client, which took ~45% more CPU.
+//
+// Only undici's agent module is loaded, not the package's index: the index
+// loads all of undici (fetch, WebSocket, caches, mocks, proxies), about 3 MiB
+// of heap in every process for code that never runs. That path is internal to
+// undici, so its version is pinned exactly (packages/wechat/package.json);
+// keep-alive.test.ts fails on an upgrade that moves it.
+import type { Dispatcher } from 'undici';
+import Agent from 'undici/lib/dispatcher/agent.js';
 import {
   type Deadline,
   decodeBody,
   MAX_RESPONSE_BYTES,
-  type OutgoingRequest,
   type RawAnswer,
   ResponseTooLargeError,
   type Transport,
@@ -25,9 +26,8 @@ export const DEFAULT_MAX_CONNECTIONS = 512;
 
 /**
  * How long an idle pooled connection is kept, in ms. A server that announces a
- * shorter `Keep-Alive: timeout=` is believed (Node's Agent closes the socket
- * a second before it), so a call is not sent on a connection the server is
- * closing.
+ * shorter `Keep-Alive: timeout=` is believed (undici closes the connection a
+ * second before it), so a call is not sent on a connection the server is closing.
  */
 export const IDLE_TIMEOUT_MS = 30_000;
 
@@ -49,105 +49,111 @@ export interface KeepAliveOptions {
 /** A keep-alive transport and the way to close its connections. */
 export interface KeepAliveTransport {
   transport: Transport;
-  /** Destroys every pooled connection; calls made afterwards reject with TransportClosedError. */
+  /** Lets calls in flight finish, then closes every connection (once; again is a no-op); later calls reject with TransportClosedError. */
   close(): Promise<void>;
-  /** Open connections (pooled and in use), for tests and diagnostics. */
+  /** Open connections, for tests and diagnostics. */
   sockets(): number;
 }
 
 export function createKeepAliveTransport(options: KeepAliveOptions = {}): KeepAliveTransport {
-  const connections = options.connections ?? DEFAULT_MAX_CONNECTIONS;
-  const agentOptions = {
-    keepAlive: true,
-    maxSockets: connections,
-    maxFreeSockets: connections,
-    // the most recently used connection first, so that connections a burst opened go idle and time out
-    scheduling: 'lifo',
-    timeout: IDLE_TIMEOUT_MS,
-  } as const;
-  const http = new HttpAgent(agentOptions);
-  const https = new HttpsAgent({ ...agentOptions, ...(options.ca === undefined ? {} : { ca: options.ca }) });
+  const agent = new Agent({
+    connections: options.connections ?? DEFAULT_MAX_CONNECTIONS,
+    pipelining: 1,
+    keepAliveTimeout: IDLE_TIMEOUT_MS,
+    keepAliveMaxTimeout: 600_000,
+    ...(options.ca === undefined ? {} : { connect: { ca: options.ca } }),
+  });
   let closed = false;
 
   const transport: Transport = (request, deadline) =>
     new Promise<RawAnswer>((resolve, reject) => {
       if (closed) throw new TransportClosedError();
       if (deadline.aborted) throw deadline.reason;
-      exchange(request, deadline, request.url.protocol === 'https:' ? https : http, resolve, reject);
+      const { url } = request;
+      agent.dispatch(
+        {
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
+          method: request.method,
+          headers: request.headers,
+          body: request.body ?? null,
+        },
+        new AnswerCollector(deadline, resolve, reject),
+      );
     });
 
   return {
     transport,
     async close() {
+      if (closed) return;
       closed = true;
-      const open = [...socketsOf(http), ...socketsOf(https)];
-      const gone = open.map((socket) => (socket.closed ? null : once(socket, 'close'))).filter((p) => p !== null);
-      http.destroy();
-      https.destroy();
-      await Promise.all(gone);
+      await agent.close();
     },
-    sockets: () => socketsOf(http).length + socketsOf(https).length,
+    sockets: () =>
+      Object.values(agent.stats).reduce(
+        (n, { connected }) => n + (typeof connected === 'number' ? connected : +connected),
+        0,
+      ),
   };
 }
 
-/** The agent's connections, in use and pooled. */
-function socketsOf(agent: HttpAgent): Socket[] {
-  return [...Object.values(agent.sockets), ...Object.values(agent.freeSockets)].flatMap((list) => list ?? []);
+/**
+ * Collects one answer from undici's handler calls and settles once: with the
+ * status and the whole body, or with the first failure. A failure part-way
+ * (the deadline, a body past `MAX_RESPONSE_BYTES`) aborts the request, and
+ * undici closes that connection rather than pool it.
+ */
+class AnswerCollector implements Dispatcher.DispatchHandler {
+  #controller: Dispatcher.DispatchController | null = null;
+  #status = 0;
+  #bytes = 0;
+  readonly #chunks: Buffer[] = [];
+  #settled = false;
+  readonly #onAbort = (): void => this.#fail(this.deadline.reason);
+
+  constructor(
+    private readonly deadline: Deadline,
+    private readonly resolve: (answer: RawAnswer) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    deadline.once('abort', this.#onAbort);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    // the deadline fired while the call waited for a connection
+    if (this.#settled) controller.abort(asError(this.deadline.reason));
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+    this.#status = statusCode;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#bytes += chunk.byteLength;
+    if (this.#bytes > MAX_RESPONSE_BYTES) this.#fail(new ResponseTooLargeError(this.#status));
+    else this.#chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.deadline.off('abort', this.#onAbort);
+    this.resolve({ status: this.#status, text: decodeBody(this.#chunks) });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#fail(error);
+  }
+
+  #fail(error: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.deadline.off('abort', this.#onAbort);
+    this.reject(error);
+    if (this.#controller !== null && !this.#controller.aborted) this.#controller.abort(asError(error));
+  }
 }
 
-/** Sends one request on `agent` and settles once: with the whole answer, or with the first failure. */
-function exchange(
-  request: OutgoingRequest,
-  deadline: Deadline,
-  agent: HttpAgent,
-  resolve: (answer: RawAnswer) => void,
-  reject: (error: unknown) => void,
-): void {
-  const { url } = request;
-  const headers =
-    request.body === undefined
-      ? request.headers
-      : { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)) };
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  const outgoing: ClientRequest = send({
-    agent,
-    // an IPv6 literal is bracketed in a URL, not in a host name
-    hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
-    port: url.port,
-    path: `${url.pathname}${url.search}`,
-    method: request.method,
-    headers,
-  });
-
-  let settled = false;
-  const fail = (error: unknown): void => {
-    if (settled) return;
-    settled = true;
-    deadline.off('abort', onAbort);
-    reject(error);
-    // the connection is not reusable once a call failed part-way: close it rather than pool it
-    outgoing.destroy();
-  };
-  const onAbort = (): void => fail(deadline.reason);
-  deadline.once('abort', onAbort);
-  outgoing.on('error', fail);
-  outgoing.on('response', (response: IncomingMessage) => {
-    const status = response.statusCode ?? 0;
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    response.on('data', (chunk: Buffer) => {
-      bytes += chunk.byteLength;
-      if (bytes > MAX_RESPONSE_BYTES) fail(new ResponseTooLargeError(status));
-      else chunks.push(chunk);
-    });
-    // a connection dropped mid-body: Node's answer emits 'error' (ECONNRESET, "aborted"), never 'end'
-    response.on('error', fail);
-    response.on('end', () => {
-      if (settled) return;
-      settled = true;
-      deadline.off('abort', onAbort);
-      resolve({ status, text: decodeBody(chunks) });
-    });
-  });
-  outgoing.end(request.body);
-}
+/** undici aborts with an Error; the reason the caller sees is the original one, whatever it is. */
+const asError = (reason: unknown): Error => (reason instanceof Error ? reason : new Error('aborted'));

@@ -1,0 +1,7 @@
+// Types of the internal undici module that keep-alive.ts loads instead of the package's index.
+declare module 'undici/lib/dispatcher/agent.js' {
+  import type { Agent } from 'undici';
+
+  const AgentClass: typeof Agent;
+  export default AgentClass;
+}
