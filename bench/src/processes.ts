@@ -175,29 +175,25 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets:
 const query = 'appid=' + process.env.APP_ID + '&secret=' + process.env.APP_SECRET + '&grant_type=authorization_code';
 const padding = 'x'.repeat(400);
 const fail = (res, status) => { res.writeHead(status, { 'content-length': 0 }); res.end(); };
+const readJson = (stream, done) => {
+  let text = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => { text += chunk; });
+  stream.on('end', () => { let value; try { value = JSON.parse(text); } catch {} done(value); });
+};
 const server = http.createServer((req, res) => {
   if (req.method !== 'POST') { req.resume(); res.end('{}'); return; }
-  let body = '';
-  req.setEncoding('utf8');
-  req.on('data', (chunk) => { body += chunk; });
-  req.on('end', () => {
-    let code;
-    try { code = JSON.parse(body).code; } catch {}
+  readJson(req, (body) => {
+    const code = body?.code;
     if (typeof code !== 'string') return fail(res, 400);
     const path = '/sns/jscode2session?' + query + '&js_code=' + encodeURIComponent(code);
-    http.get({ hostname: upstream.hostname, port: upstream.port, path, agent }, (answer) => {
-      let text = '';
-      answer.setEncoding('utf8');
-      answer.on('data', (chunk) => { text += chunk; });
-      answer.on('end', () => {
-        let openid;
-        try { openid = JSON.parse(text).openid; } catch {}
-        if (typeof openid !== 'string') return fail(res, 502);
-        const out = JSON.stringify({ accessToken: padding, openid });
-        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(out) });
-        res.end(out);
-      });
-    }).on('error', () => fail(res, 502));
+    http.get({ hostname: upstream.hostname, port: upstream.port, path, agent }, (answer) => readJson(answer, (wire) => {
+      const openid = wire?.openid;
+      if (typeof openid !== 'string') return fail(res, 502);
+      const out = JSON.stringify({ accessToken: padding, openid });
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(out) });
+      res.end(out);
+    })).on('error', () => fail(res, 502));
   });
 });
 server.listen(Number(process.env.PORT), '127.0.0.1');

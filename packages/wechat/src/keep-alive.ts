@@ -3,7 +3,7 @@
 // collects the answer's bytes: no body stream, no async iterator, no promise
 // per chunk. Of the clients measured in front of a 100 ms WeChat
 // (bench/README.md), this one took the least CPU per call and answered about
-// as soon as Node's own http client, which took ~45% more CPU.
+// as soon as Node's own http client, which took 20–60% more CPU.
 //
 // Only undici's agent module is loaded, not the package's index: the index
 // loads all of undici (fetch, WebSocket, caches, mocks, proxies), about 3 MiB
