@@ -234,7 +234,7 @@ describe('summarizeProfile: categories', () => {
     [
       'a native leaf under undici (through node:net) is the WeChat client',
       [MAIN, UNDICI, 'write node:net', 'writev '],
-      'WeChat client',
+      'WeChat client (undici)',
     ],
     ['node:internal/crypto under fastify is crypto', [MAIN, FASTIFY, 'sign node:internal/crypto/sig'], 'crypto'],
     [
@@ -245,7 +245,7 @@ describe('summarizeProfile: categories', () => {
     [
       'the rest of wechat/dist is the client',
       [MAIN, 'exchange file:///w/packages/wechat/dist/client.js'],
-      'WeChat client',
+      'WeChat client (undici)',
     ],
     ['fast-jwt is crypto', [SERVICE, 'sign file:///w/node_modules/fast-jwt/src/signer.js'], 'crypto'],
     ['server/dist/crypto is crypto', [SERVICE, 'seal file:///w/packages/server/dist/crypto/seal.js'], 'crypto'],
@@ -259,7 +259,7 @@ describe('summarizeProfile: categories', () => {
     [
       "a WebAssembly frame under undici is the WeChat client (undici's llhttp)",
       [MAIN, UNDICI, 'wasm-function[20] wasm://wasm/00034eea'],
-      'WeChat client',
+      'WeChat client (undici)',
     ],
     ['a sample of the root itself is other', [], 'other'],
     ['(garbage collector) is garbage collection', ['(garbage collector) '], 'garbage collection'],
@@ -275,24 +275,9 @@ describe('summarizeProfile: categories', () => {
       'SQLite store',
     ],
     [
-      'node:_http_server is the HTTP server',
-      [MAIN, 'connectionListener node:_http_server', 'writev '],
+      'node:_http_ is the HTTP server',
+      [MAIN, 'write node:_http_outgoing', 'writev '],
       'HTTP server (node:http, Fastify)',
-    ],
-    [
-      'the shared node:_http_ internals count for their caller: the server',
-      [MAIN, 'socketOnData node:_http_server', 'execute node:_http_common', 'end node:_http_outgoing', 'writev '],
-      'HTTP server (node:http, Fastify)',
-    ],
-    [
-      'the shared node:_http_ internals count for their caller: the client',
-      [MAIN, 'socketOnData node:_http_client', 'execute node:_http_common', 'push node:_http_incoming'],
-      'WeChat client',
-    ],
-    [
-      'node:_http_agent under the service is the WeChat client (an outgoing call)',
-      [SERVICE, 'addRequest node:_http_agent', 'writev '],
-      'WeChat client',
     ],
     [
       'server/dist/http is the HTTP server',
@@ -329,7 +314,7 @@ describe('summarizeProfile: categories', () => {
     );
     expect(summary).toMatchObject({ totalMs: 11, busyMs: 5, idleMs: 6, sampleCount: 6 });
     expect(summary.categories).toEqual([
-      { name: 'WeChat client', ms: 2.5, shareOfBusy: 0.5 },
+      { name: 'WeChat client (undici)', ms: 2.5, shareOfBusy: 0.5 },
       { name: 'HTTP server (node:http, Fastify)', ms: 1.5, shareOfBusy: 0.3 },
       { name: 'garbage collection', ms: 1, shareOfBusy: 0.2 },
     ]);
@@ -345,9 +330,7 @@ describe('summarizeProfile: categories', () => {
     expect(categorizeUrl('file:///w/packages/wechat/dist/crypto.js')).toBe('crypto');
     expect(categorizeUrl('file:///w/packages/server/dist/store/crypto.js')).toBe('SQLite store');
     expect(categorizeUrl('file:///w/node_modules/@fastify/swagger/index.js')).toBe('HTTP server (node:http, Fastify)');
-    expect(categorizeUrl('node:internal/deps/undici/undici')).toBe('WeChat client');
-    expect(categorizeUrl('node:_http_client')).toBe('WeChat client');
-    expect(categorizeUrl('node:_http_outgoing')).toBe('generic');
+    expect(categorizeUrl('node:internal/deps/undici/undici')).toBe('WeChat client (undici)');
     expect(categorizeUrl('node:events')).toBe('generic');
     expect(categorizeUrl('')).toBe('generic');
     expect(categorizeUrl('wasm://wasm/00034eea')).toBe('generic');

@@ -44,7 +44,7 @@ export const CATEGORY_NAMES = [
   'service logic',
   'SQLite store',
   'crypto',
-  'WeChat client',
+  'WeChat client (undici)',
   'metrics',
   'logging',
   'garbage collection',
@@ -62,7 +62,7 @@ export const CATEGORY_COLOURS: Readonly<Record<CategoryName, string>> = {
   'service logic': '#edc948',
   'SQLite store': '#59a14f',
   crypto: '#e15759',
-  'WeChat client': '#4e79a7',
+  'WeChat client (undici)': '#4e79a7',
   metrics: '#b07aa1',
   logging: '#9c755f',
   'garbage collection': '#ff9da7',
@@ -88,17 +88,9 @@ const URL_RULES: readonly UrlRule[] = [
     substrings: ['fast-jwt', '/crypto/', 'wechat/dist/crypto'],
   },
   { category: 'SQLite store', prefixes: [], substrings: ['better-sqlite3', '/store/'] },
-  // The WeChat client: undici, the client's own code, and Node's HTTP client should a transport be built on
-  // it. The internals Node's client and server share (`node:_http_common`, `_http_incoming`,
-  // `_http_outgoing`) count for whichever called them.
-  {
-    category: 'WeChat client',
-    prefixes: ['node:_http_client', 'node:_http_agent', 'node:https'],
-    substrings: ['undici', '/wechat/dist/'],
-  },
   {
     category: 'HTTP server (node:http, Fastify)',
-    prefixes: ['node:_http_server'],
+    prefixes: ['node:_http_'],
     substrings: [
       '/fastify/',
       'find-my-way',
@@ -110,6 +102,7 @@ const URL_RULES: readonly UrlRule[] = [
       '/server/dist/http/',
     ],
   },
+  { category: 'WeChat client (undici)', prefixes: [], substrings: ['undici', '/wechat/dist/'] },
   { category: 'metrics', prefixes: [], substrings: ['prom-client'] },
   { category: 'logging', prefixes: [], substrings: ['pino'] },
   { category: 'service logic', prefixes: [], substrings: ['/server/dist/'] },

@@ -133,9 +133,9 @@ describe('createKeepAliveTransport', () => {
     deadline.dispose();
     await expect.poll(() => t.sockets()).toBe(0);
     // a deadline already over sends nothing
-    await expect(
-      t.transport(get(`${server.origin}/never`), new Deadline(60_000, AbortSignal.abort(reason))),
-    ).rejects.toBe(reason);
+    const over = new Deadline(60_000, AbortSignal.abort(reason));
+    await expect(t.transport(get(`${server.origin}/never`), over)).rejects.toBe(reason);
+    over.dispose();
     expect(server.connections()).toBe(1);
   });
 
@@ -147,12 +147,14 @@ describe('createKeepAliveTransport', () => {
     });
     const t = open({ connections: 1 });
     const first = new AbortController();
-    const stalled = t.transport(get(`${server.origin}/stall`), new Deadline(60_000, first.signal));
+    const firstDeadline = new Deadline(60_000, first.signal);
+    const stalled = t.transport(get(`${server.origin}/stall`), firstDeadline);
     await expect.poll(() => paths).toEqual(['/stall']);
     const queued = new Deadline(50, undefined);
     await expect(t.transport(get(`${server.origin}/queued`), queued)).rejects.toMatchObject({ name: 'TimeoutError' });
     first.abort(new Error('done waiting'));
     await expect(stalled).rejects.toThrow('done waiting');
+    firstDeadline.dispose();
     // the connection is free again: a later call goes through, and the queued one never went out
     await expect(call(t, get(`${server.origin}/after`))).resolves.toMatchObject({ status: 200 });
     expect(paths).toEqual(['/stall', '/after']);

@@ -29,7 +29,7 @@ export const DEFAULT_MAX_CONNECTIONS = 512;
  * shorter `Keep-Alive: timeout=` is believed (undici closes the connection a
  * second before it), so a call is not sent on a connection the server is closing.
  */
-export const IDLE_TIMEOUT_MS = 30_000;
+const IDLE_TIMEOUT_MS = 30_000;
 
 /** A call after `close()`: the pooled connections are gone. */
 export class TransportClosedError extends Error {
