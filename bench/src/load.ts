@@ -62,8 +62,12 @@ export interface RunResult {
   statusCodes: Record<string, number>;
   /** peak VmRSS of the process under test during the run, bytes */
   peakRssBytes: number;
-  /** CPU used during the run, in % of one core */
-  cpu: { target: number; simulator: number; client: number };
+  /**
+   * CPU used during the run, in % of one core: the process under test (all its
+   * threads), its main thread alone (`targetLoop`: the event loop, and the
+   * garbage collector's pauses on it), the simulator, the load generator
+   */
+  cpu: { target: number; targetLoop: number; simulator: number; client: number };
   /** CPU time of the process under test per completed request, µs */
   targetCpuUsPerRequest: number;
   /** requests that found no fresh single-use input (a code) and reused one: they measure a refusal, not a login */
@@ -554,6 +558,7 @@ export async function runScenario(
   const sampler = new RssSampler(target.pid, 100);
   const cpuBefore = {
     target: readCpuMs(target.pid),
+    targetLoop: readCpuMs(target.pid, target.pid),
     simulator: readCpuMs(stack.simulator.pid),
     client: process.cpuUsage(),
   };
@@ -591,6 +596,7 @@ export async function runScenario(
     peakRssBytes: peakRssBytes || (readMemory(target.pid)?.rss ?? 0),
     cpu: {
       target: cpuPercent(cpuBefore.target, targetCpuAfter, elapsedMs),
+      targetLoop: cpuPercent(cpuBefore.targetLoop, readCpuMs(target.pid, target.pid), elapsedMs),
       simulator: cpuPercent(cpuBefore.simulator, readCpuMs(stack.simulator.pid), elapsedMs),
       client: ((clientCpu.user + clientCpu.system) / 1000 / elapsedMs) * 100,
     },

@@ -330,11 +330,16 @@ export function readMemory(pid: number): { rss: number; hwm: number } | null {
 
 const CLOCK_TICKS_PER_SECOND = 100;
 
-/** CPU time (user + system) a process has used so far, in ms; null when unreadable. */
-export function readCpuMs(pid: number): number | null {
+/**
+ * CPU time (user + system) a process has used so far, in ms, all its threads
+ * together; with `thread`, that thread's alone (a thread id of the process; a
+ * process's main thread, where Node runs its event loop, has the process's id).
+ * Null when unreadable.
+ */
+export function readCpuMs(pid: number, thread?: number): number | null {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
   } catch {
     return null;
   }
@@ -342,6 +347,7 @@ export function readCpuMs(pid: number): number | null {
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) return null;
   return ((utime + stime) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 

@@ -19,7 +19,7 @@ function run(scenario: ScenarioId, fields: Partial<RunResult> = {}): RunResult {
     non2xx: 0,
     statusCodes: { 200: 10_000 },
     peakRssBytes: 100 * MIB,
-    cpu: { target: 100, simulator: 0, client: 50 },
+    cpu: { target: 100, targetLoop: 70, simulator: 0, client: 50 },
     targetCpuUsPerRequest: 40,
     inputsShort: 0,
     notes: [],
@@ -137,6 +137,19 @@ describe('renderReport', () => {
     expect(report).toContain('bare at 20 connections (standard: 50), me at 20 connections (standard: 50)');
     expect(report).toContain('login-100ms at 20 connections (standard: 200)');
     expect(render(passingRuns())).not.toContain('Not judged');
+  });
+
+  it("shows the target's CPU with its event loop's share, medians over the rounds", () => {
+    const cpu = (target: number, targetLoop: number) => ({ cpu: { target, targetLoop, simulator: 10, client: 40 } });
+    const report = render([
+      ...passingRuns(),
+      run('login-100ms', { round: 2, requestsPerSecond: 1990, p99Ms: 110, ...cpu(90, 62) }),
+      run('login-100ms', { round: 3, requestsPerSecond: 1990, p99Ms: 110, ...cpu(80, 55) }),
+    ]);
+    expect(report).toContain('CPU: target (its event loop) / simulator / load generator');
+    // rounds: 100 (70), 90 (62), 80 (55): each median on its own
+    const row = report.split('\n').find((line) => line.startsWith('| POST /v1/auth/login, 100 ms upstream'));
+    expect(row).toMatch(/\| 90% \(62%\) \/ 10% \/ 40% \|$/);
   });
 
   it('records the extra environment the service ran with', () => {

@@ -99,6 +99,7 @@ export function summarize(runs: readonly RunResult[]): Map<ScenarioId, ScenarioS
       peakRssBytes: Math.max(...list.map((r) => r.peakRssBytes)),
       cpu: {
         target: median(list.map((r) => r.cpu.target)),
+        targetLoop: median(list.map((r) => r.cpu.targetLoop)),
         simulator: median(list.map((r) => r.cpu.simulator)),
         client: median(list.map((r) => r.cpu.client)),
       },
@@ -323,7 +324,7 @@ export function ceilingNote(summaries: Map<ScenarioId, ScenarioSummary>): string
 
 export function loadTable(summaries: Map<ScenarioId, ScenarioSummary>): string {
   const rows = [
-    '| scenario | conns | req/s | vs bare | p50 ms | p99 ms | p99 vs bare | errors | non-2xx | peak RSS | CPU µs/req | CPU: target / simulator / load generator |',
+    '| scenario | conns | req/s | vs bare | p50 ms | p99 ms | p99 vs bare | errors | non-2xx | peak RSS | CPU µs/req | CPU: target (its event loop) / simulator / load generator |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const s of summaries.values()) {
@@ -331,7 +332,7 @@ export function loadTable(summaries: Map<ScenarioId, ScenarioSummary>): string {
     const vs = s.vsBare && !isBare ? pct(s.vsBare.requestsPerSecond) : '—';
     const p99vs = s.vsBare && !isBare ? `${s.vsBare.p99.toFixed(2)}×` : '—';
     rows.push(
-      `| ${TITLES[s.scenario]} | ${s.connections} | ${fixed(s.requestsPerSecond)} | ${vs} | ${fixed(s.p50Ms, 2)} | ${fixed(s.p99Ms, 2)} | ${p99vs} | ${s.errors} | ${s.non2xx} | ${(s.peakRssBytes / MIB).toFixed(1)} MiB | ${fixed(s.targetCpuUsPerRequest)} | ${fixed(s.cpu.target)}% / ${fixed(s.cpu.simulator)}% / ${fixed(s.cpu.client)}% |`,
+      `| ${TITLES[s.scenario]} | ${s.connections} | ${fixed(s.requestsPerSecond)} | ${vs} | ${fixed(s.p50Ms, 2)} | ${fixed(s.p99Ms, 2)} | ${p99vs} | ${s.errors} | ${s.non2xx} | ${(s.peakRssBytes / MIB).toFixed(1)} MiB | ${fixed(s.targetCpuUsPerRequest)} | ${fixed(s.cpu.target)}% (${fixed(s.cpu.targetLoop)}%) / ${fixed(s.cpu.simulator)}% / ${fixed(s.cpu.client)}% |`,
     );
   }
   return rows.join('\n');
@@ -443,7 +444,7 @@ export function renderReport(input: ReportInput): string {
     '',
     loadTable(summaries),
     '',
-    `Service lifetime peak RSS (VmHWM) at the end of the run: ${(input.serviceHwmBytes / MIB).toFixed(1)} MiB (judged with the sampled peaks when every scenario ran at its standard connections). CPU is in % of one core, measured from /proc during the run.`,
+    `Service lifetime peak RSS (VmHWM) at the end of the run: ${(input.serviceHwmBytes / MIB).toFixed(1)} MiB (judged with the sampled peaks when every scenario ran at its standard connections). CPU is in % of one core, measured from /proc during the run; in brackets, the target's main thread alone: its event loop, with the garbage collector's pauses. The rest of the target's CPU is on its other threads: V8's helpers (concurrent and parallel garbage collection, compilation) and libuv's thread pool (the service signs tokens there).`,
     '',
   ];
   const notes = [...summaries.values()].flatMap((x) => x.notes.map((n) => `- ${x.scenario}: ${n}`));
