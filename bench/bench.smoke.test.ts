@@ -12,7 +12,12 @@ import { runLoadSuite } from './src/suite.js';
 
 describe('benchmark harness (smoke)', () => {
   it('runs every load scenario against the real service with zero errors, and renders the report', async () => {
-    const { runs, serviceHwmBytes } = await runLoadSuite({ rounds: 1, durationSeconds: 1, warmupSeconds: 0 });
+    const { runs, serviceHwmBytes } = await runLoadSuite({
+      rounds: 1,
+      durationSeconds: 1,
+      warmupSeconds: 0,
+      openingSeconds: 0.5,
+    });
     expect(runs.map((r) => r.scenario)).toEqual(SCENARIO_IDS);
     for (const run of runs) {
       expect({ scenario: run.scenario, notes: run.notes, errors: run.errors, non2xx: run.non2xx }).toEqual({
@@ -25,6 +30,11 @@ describe('benchmark harness (smoke)', () => {
       expect(run.requestsPerSecond).toBeGreaterThan(0);
       expect(run.p50Ms).toBeGreaterThan(0);
       expect(run.p99Ms).toBeGreaterThanOrEqual(run.p50Ms);
+      // the opening was loaded but not measured: the window is the second after it
+      expect(run.openingSeconds).toBe(0.5);
+      expect(run.durationSeconds).toBeGreaterThan(0.8);
+      expect(run.durationSeconds).toBeLessThan(1.3);
+      expect(run.p99WithOpeningMs).toBeGreaterThan(0);
       expect(run.peakRssBytes).toBeGreaterThan(0);
       expect(Object.keys(run.statusCodes)).toEqual(['200']);
     }
@@ -42,7 +52,14 @@ describe('benchmark harness (smoke)', () => {
       date: new Date(),
       command: 'vitest',
       machine: machineInfo(),
-      settings: { rounds: 1, durationSeconds: 1, warmupSeconds: 0, microTimeMs: 20, microRounds: 1 },
+      settings: {
+        rounds: 1,
+        durationSeconds: 1,
+        warmupSeconds: 0,
+        openingSeconds: 0.5,
+        microTimeMs: 20,
+        microRounds: 1,
+      },
       loadAverage: { before: [0, 0, 0], after: [0, 0, 0] },
       runs,
       serviceHwmBytes,

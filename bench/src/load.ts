@@ -6,6 +6,7 @@
  */
 import autocannon, { type AutocannonRequest, type AutocannonResult } from 'autocannon';
 import { BENCH_APP, type Child, RssSampler, readCpuMs, readMemory, type Service } from './processes.js';
+import { RunWindow } from './window.js';
 
 export type ScenarioId =
   | 'bare'
@@ -49,26 +50,33 @@ export interface RunResult {
   scenario: ScenarioId;
   round: number;
   connections: number;
+  /** the measured window, seconds */
   durationSeconds: number;
+  /** seconds of load before the window (the opening: connections open, the loop settles), not measured */
+  openingSeconds: number;
+  /** responses completed in the window; the rate and latencies below are the window's */
   requests: number;
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
-  /** socket errors and timeouts */
+  /** p99 over the whole run, the opening included */
+  p99WithOpeningMs: number;
+  /** socket errors and timeouts, the whole run (opening included) */
   errors: number;
-  /** responses that were not 2xx */
+  /** responses that were not 2xx, the whole run (opening included) */
   non2xx: number;
+  /** status codes of the whole run (opening included) */
   statusCodes: Record<string, number>;
   /** peak VmRSS of the process under test during the run, bytes */
   peakRssBytes: number;
   /**
-   * CPU used during the run, in % of one core: the process under test (all its
+   * CPU used during the measured window, in % of one core: the process under test (all its
    * threads), its main thread alone (`targetLoop`: the event loop, and the
    * garbage collector's pauses on it), the simulator, the load generator
    */
   cpu: { target: number; targetLoop: number; simulator: number; client: number };
-  /** CPU time of the process under test per completed request, µs */
+  /** CPU time of the process under test per request completed in the window, µs */
   targetCpuUsPerRequest: number;
   /** requests that found no fresh single-use input (a code) and reused one: they measure a refusal, not a login */
   inputsShort: number;
@@ -89,7 +97,8 @@ interface Scenario {
   id: ScenarioId;
   /** the process driven: the bare server, the service, the simulator itself or the bare proxy (the login references) */
   target: 'bare' | 'service' | 'simulator' | 'proxy';
-  prepare(stack: Stack, durationSeconds: number): Promise<Prepared>;
+  /** `seconds`: the whole run's, its opening included (single-use inputs are sized for it) */
+  prepare(stack: Stack, seconds: number): Promise<Prepared>;
   /** highest rate measured so far, to size single-use inputs of the next run */
   peakRate?: number;
 }
@@ -254,11 +263,11 @@ async function codesForRun(
   scenario: Scenario,
   delayMs: number,
   connections: number,
-  durationSeconds: number,
+  seconds: number,
 ): Promise<string[]> {
   const ceiling = delayMs > 0 ? (connections * 1000) / delayMs : Number.POSITIVE_INFINITY;
   const guess = Math.min(ceiling, Math.max(MIN_LOGIN_RATE_GUESS, (scenario.peakRate ?? 0) * 2));
-  const count = Math.ceil(guess * durationSeconds * 1.15) + connections * 2;
+  const count = Math.ceil(guess * seconds * 1.15) + connections * 2;
   return mintCodes(
     stack.simulator.url,
     range(count, (i) => `login-${i}`),
@@ -279,9 +288,9 @@ function loginScenario(
   const scenario: Scenario = {
     id,
     target,
-    async prepare(stack, durationSeconds) {
+    async prepare(stack, seconds) {
       await setUpstreamDelay(stack, delayMs);
-      const codes = await codesForRun(stack, scenario, delayMs, connections, durationSeconds);
+      const codes = await codesForRun(stack, scenario, delayMs, connections, seconds);
       let index = 0;
       const fed = feed(
         'POST',
@@ -315,9 +324,9 @@ function upstreamScenario(delayMs: number, connections: number): Scenario {
   const scenario: Scenario = {
     id: 'upstream-100ms',
     target: 'simulator',
-    async prepare(stack, durationSeconds) {
+    async prepare(stack, seconds) {
       await setUpstreamDelay(stack, delayMs);
-      const codes = await codesForRun(stack, scenario, delayMs, connections, durationSeconds);
+      const codes = await codesForRun(stack, scenario, delayMs, connections, seconds);
       let index = 0;
       let exhausted = 0;
       let refused = 0;
@@ -491,12 +500,6 @@ export function createScenarios(connections?: number): Map<ScenarioId, Scenario>
 
 // ── one run ────────────────────────────────────────────────────────────
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return 0;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index] as number;
-}
-
 function cpuPercent(before: number | null, after: number | null, elapsedMs: number): number {
   return before === null || after === null || elapsedMs <= 0 ? 0 : ((after - before) / elapsedMs) * 100;
 }
@@ -512,98 +515,127 @@ function keepFailures(requests: AutocannonRequest[], failures: string[]): Autoca
   }));
 }
 
+/**
+ * One autocannon run of `seconds` (it stops at its first sample tick after
+ * them: ticks are 100 ms apart here, against its default 1 s). Every response
+ * is recorded in `window`; errors, non-2xx answers and status codes are
+ * autocannon's own counts over the whole run, its opening included. Resolves
+ * with the time the run stopped.
+ */
 function runAutocannon(
   url: string,
   prepared: Prepared,
-  durationSeconds: number,
-): Promise<{ result: AutocannonResult; latencies: Float64Array }> {
+  seconds: number,
+  window: RunWindow,
+): Promise<{ result: AutocannonResult; endedMs: number }> {
   return new Promise((resolve, reject) => {
-    let latencies = new Float64Array(1 << 16);
-    let count = 0;
     const instance = autocannon(
       {
         url,
         connections: prepared.connections,
-        duration: durationSeconds,
+        duration: seconds,
+        sampleInt: 100,
         pipelining: 1,
         timeout: 10,
         requests: prepared.requests,
       },
-      (error, result) => {
-        if (error) reject(error);
-        else resolve({ result, latencies: latencies.subarray(0, count).sort() });
-      },
+      (error, result) => (error ? reject(error) : resolve({ result, endedMs: performance.now() })),
     );
     instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTimeMs: number) => {
-      if (count === latencies.length) {
-        const grown = new Float64Array(latencies.length * 2);
-        grown.set(latencies);
-        latencies = grown;
-      }
-      latencies[count++] = responseTimeMs;
+      window.record(performance.now(), responseTimeMs);
     });
   });
 }
 
-/** Runs one scenario once and measures it. */
-export async function runScenario(
-  scenario: Scenario,
-  stack: Stack,
-  options: { durationSeconds: number; round: number },
-): Promise<RunResult> {
-  const prepared = await scenario.prepare(stack, options.durationSeconds);
-  const failures: string[] = [];
-  prepared.requests = keepFailures(prepared.requests, failures);
-  const target = stack[scenario.target];
-  const sampler = new RssSampler(target.pid, 100);
-  const cpuBefore = {
+interface CpuReading {
+  target: number | null;
+  targetLoop: number | null;
+  simulator: number | null;
+  client: NodeJS.CpuUsage;
+  atMs: number;
+}
+
+function readCpu(stack: Stack, target: Child): CpuReading {
+  return {
     target: readCpuMs(target.pid),
     targetLoop: readCpuMs(target.pid, target.pid),
     simulator: readCpuMs(stack.simulator.pid),
     client: process.cpuUsage(),
+    atMs: performance.now(),
   };
+}
+
+/**
+ * Runs one scenario once and measures it: `openingSeconds` of load that are
+ * not measured (the connections open together and the closed loop settles,
+ * see `RunWindow`), then `durationSeconds` measured, in one autocannon run on
+ * the same connections. CPU is read over the measured window; peak RSS, errors
+ * and non-2xx answers cover the whole run.
+ */
+export async function runScenario(
+  scenario: Scenario,
+  stack: Stack,
+  options: { durationSeconds: number; openingSeconds: number; round: number },
+): Promise<RunResult> {
+  const seconds = options.openingSeconds + options.durationSeconds;
+  const prepared = await scenario.prepare(stack, seconds);
+  const failures: string[] = [];
+  prepared.requests = keepFailures(prepared.requests, failures);
+  const target = stack[scenario.target];
+  const sampler = new RssSampler(target.pid, 100);
   const started = performance.now();
+  const window = new RunWindow(started + options.openingSeconds * 1000);
+  let cpuBefore: CpuReading | undefined;
+  const cpuTimer = setTimeout(
+    () => {
+      cpuBefore = readCpu(stack, target);
+    },
+    Math.max(0, window.startMs - performance.now()),
+  );
   sampler.start();
-  let measured: { result: AutocannonResult; latencies: Float64Array };
+  let ran: { result: AutocannonResult; endedMs: number };
   try {
-    measured = await runAutocannon(target.url, prepared, options.durationSeconds);
-  } catch (error) {
-    sampler.stop();
-    throw error;
+    ran = await runAutocannon(target.url, prepared, seconds, window);
+  } finally {
+    clearTimeout(cpuTimer);
   }
+  const { result, endedMs } = ran;
   const peakRssBytes = sampler.stop();
-  const elapsedMs = performance.now() - started;
-  const clientCpu = process.cpuUsage(cpuBefore.client);
-  const targetCpuAfter = readCpuMs(target.pid);
+  const cpuAfter = readCpu(stack, target);
+  // a run shorter than its opening (it failed early) has no window: CPU over the whole run then
+  const before = cpuBefore ?? { ...cpuAfter, atMs: started };
+  const elapsedMs = cpuAfter.atMs - before.atMs;
+  const clientCpu = process.cpuUsage(before.client);
   const notes = [...((await prepared.finish?.()) ?? []), ...failures.map((f) => `first failures: ${f}`)];
-  const { result, latencies } = measured;
-  const requests = result.requests.total;
+  const measured = window.summary(endedMs);
   const statusCodes: Record<string, number> = {};
   for (const [code, { count }] of Object.entries(result.statusCodeStats)) statusCodes[code] = count;
   const run: RunResult = {
     scenario: scenario.id,
     round: options.round,
     connections: prepared.connections,
-    durationSeconds: result.duration,
-    requests,
-    requestsPerSecond: result.duration > 0 ? requests / result.duration : 0,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    maxMs: latencies.length > 0 ? (latencies[latencies.length - 1] as number) : 0,
+    durationSeconds: measured.seconds,
+    openingSeconds: options.openingSeconds,
+    requests: measured.requests,
+    requestsPerSecond: measured.requestsPerSecond,
+    p50Ms: measured.p50Ms,
+    p99Ms: measured.p99Ms,
+    maxMs: measured.maxMs,
+    p99WithOpeningMs: measured.p99WithOpeningMs,
     errors: result.errors,
     non2xx: result.non2xx,
     statusCodes,
     peakRssBytes: peakRssBytes || (readMemory(target.pid)?.rss ?? 0),
     cpu: {
-      target: cpuPercent(cpuBefore.target, targetCpuAfter, elapsedMs),
-      targetLoop: cpuPercent(cpuBefore.targetLoop, readCpuMs(target.pid, target.pid), elapsedMs),
-      simulator: cpuPercent(cpuBefore.simulator, readCpuMs(stack.simulator.pid), elapsedMs),
-      client: ((clientCpu.user + clientCpu.system) / 1000 / elapsedMs) * 100,
+      target: cpuPercent(before.target, cpuAfter.target, elapsedMs),
+      targetLoop: cpuPercent(before.targetLoop, cpuAfter.targetLoop, elapsedMs),
+      simulator: cpuPercent(before.simulator, cpuAfter.simulator, elapsedMs),
+      client: elapsedMs > 0 ? ((clientCpu.user + clientCpu.system) / 1000 / elapsedMs) * 100 : 0,
     },
     targetCpuUsPerRequest:
-      cpuBefore.target === null || targetCpuAfter === null || requests === 0
+      before.target === null || cpuAfter.target === null || measured.requests === 0
         ? 0
-        : ((targetCpuAfter - cpuBefore.target) * 1000) / requests,
+        : ((cpuAfter.target - before.target) * 1000) / measured.requests,
     inputsShort: prepared.inputsShort?.() ?? 0,
     notes,
   };

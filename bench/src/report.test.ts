@@ -15,6 +15,8 @@ function run(scenario: ScenarioId, fields: Partial<RunResult> = {}): RunResult {
     p50Ms: 1,
     p99Ms: 2,
     maxMs: 3,
+    openingSeconds: 1,
+    p99WithOpeningMs: 2.5,
     errors: 0,
     non2xx: 0,
     statusCodes: { 200: 10_000 },
@@ -122,6 +124,7 @@ describe('renderReport', () => {
         rounds: 1,
         durationSeconds: 10,
         warmupSeconds: 0,
+        openingSeconds: 1,
         microTimeMs: 10,
         microRounds: 1,
         ...(serviceEnv ? { serviceEnv } : {}),
@@ -152,6 +155,13 @@ describe('renderReport', () => {
     expect(row).toMatch(/\| 90% \(62%\) \/ 10% \/ 40% \|$/);
   });
 
+  it("says how long each run's opening was, and shows each run's p99 with its opening", () => {
+    const report = render([run('login-100ms', { p99Ms: 120, p99WithOpeningMs: 187.5, maxMs: 210 })]);
+    expect(report).toContain('loads them for 1 s before the 10 s measured on the same connections');
+    const row = report.split('\n').find((line) => line.startsWith('| 1 | login-100ms'));
+    expect(row).toContain('| 120.00 | 210.0 | 187.50 |');
+  });
+
   it('records the extra environment the service ran with', () => {
     expect(render(passingRuns(), { MALLOC_MMAP_THRESHOLD_: '65536' })).toContain(
       'with `MALLOC_MMAP_THRESHOLD_=65536` in its environment',
@@ -179,6 +189,18 @@ describe('ceilingNote', () => {
     const [onlyUpstream] = ceilingNote(summarize([login, upstream]));
     expect(onlyUpstream).not.toContain('bare proxy');
     expect(onlyUpstream).toContain("reached 90.0% of the simulator's rate, with p99 20.0 ms above it.");
+  });
+
+  it('gives the p99 of whole runs, the opening included, beside the measured one', () => {
+    const [note] = ceilingNote(
+      summarize([
+        { ...login, p99WithOpeningMs: 190 },
+        { ...upstream, p99WithOpeningMs: 118 },
+        { ...proxy, p99WithOpeningMs: 160 },
+      ]),
+    );
+    expect(note).toContain('the opening included');
+    expect(note).toContain('the p99 was: login 190.0 ms, the proxy 160.0 ms, the simulator 118.0 ms.');
   });
 
   it('says nothing without login at 100 ms or without a reference', () => {

@@ -3,7 +3,7 @@
  * micro-benchmarks, written to bench/results/<date>-<full|short>.md and
  * bench/results/latest.md. Run `npm run build` at the repository root first.
  *
- * Options: --short, --rounds N, --duration S, --warmup S,
+ * Options: --short, --rounds N, --duration S, --warmup S, --opening S,
  * --scenarios me,login-0ms,…, --no-micro, --no-load, --micro-time MS,
  * --profile (the service runs with --cpu-prof, its profile left in bench/.tmp/profiles;
  *   the report, named <date>-<mode>-profile.md, gets a CPU profile section and a flame
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     duration: { type: 'string' },
     warmup: { type: 'string' },
+    opening: { type: 'string' },
     scenarios: { type: 'string' },
     'no-micro': { type: 'boolean', default: false },
     'no-load': { type: 'boolean', default: false },
@@ -57,6 +58,7 @@ const settings = {
   rounds: number(values.rounds, mode === 'short' ? 2 : 3),
   durationSeconds: number(values.duration, mode === 'short' ? 3 : 10),
   warmupSeconds: number(values.warmup, mode === 'short' ? 1 : 3),
+  openingSeconds: number(values.opening, mode === 'short' ? 1 : 2),
   microTimeMs: number(values['micro-time'], mode === 'short' ? 40 : 100),
   microRounds: mode === 'short' ? 7 : 15,
 };

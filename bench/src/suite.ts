@@ -19,8 +19,13 @@ export interface LoadSuiteOptions {
   rounds: number;
   /** seconds per measured run */
   durationSeconds: number;
-  /** seconds of unrecorded warm-up per scenario (0: none) */
+  /** seconds of unrecorded warm-up per scenario, once before its first round (0: none) */
   warmupSeconds: number;
+  /**
+   * seconds at the start of every measured run that are not measured: its
+   * connections open together and the closed loop settles (see `RunWindow`)
+   */
+  openingSeconds: number;
   scenarios?: readonly ScenarioId[];
   /** extra node flags of the service (e.g. --cpu-prof) */
   serviceNodeFlags?: string[];
@@ -92,7 +97,12 @@ export async function runLoadSuite(options: LoadSuiteOptions): Promise<LoadSuite
           const scenario = scenarios.get(id);
           if (scenario === undefined) throw new Error(`unknown scenario ${id}`);
           const run = await measureWithEnoughInputs(
-            () => runScenario(scenario, stack, { durationSeconds, round }),
+            () =>
+              runScenario(scenario, stack, {
+                durationSeconds,
+                openingSeconds: round === 0 ? 0 : options.openingSeconds,
+                round,
+              }),
             (short) => log(`${id}: ${short} requests found no fresh code; run again with codes for the rate reached`),
           );
           log(

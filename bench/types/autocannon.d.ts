@@ -17,6 +17,8 @@ declare module 'autocannon' {
     connections?: number;
     /** seconds */
     duration?: number;
+    /** ms between samples (default 1000); a run stops at the first sample after `duration` */
+    sampleInt?: number;
     /** stop after this many requests (instead of after `duration`) */
     amount?: number;
     pipelining?: number;
