@@ -35,6 +35,11 @@ describe('benchmark harness (smoke)', () => {
       expect(run.durationSeconds).toBeGreaterThan(0.8);
       expect(run.durationSeconds).toBeLessThan(1.3);
       expect(run.p99WithOpeningMs).toBeGreaterThan(0);
+      // the whole run's rate counts the opening's responses over its 1.5 s or so
+      expect(run.requestsPerSecondWithOpening).toBeGreaterThan(0);
+      expect(run.requestsPerSecondWithOpening * (run.openingSeconds + run.durationSeconds)).toBeGreaterThan(
+        run.requests,
+      );
       expect(run.peakRssBytes).toBeGreaterThan(0);
       expect(Object.keys(run.statusCodes)).toEqual(['200']);
     }

@@ -62,6 +62,8 @@ export interface RunResult {
   maxMs: number;
   /** p99 over the whole run, the opening included */
   p99WithOpeningMs: number;
+  /** every response of the run over its whole length, the opening included */
+  requestsPerSecondWithOpening: number;
   /** socket errors and timeouts, the whole run (opening included) */
   errors: number;
   /** responses that were not 2xx, the whole run (opening included) */
@@ -622,6 +624,8 @@ export async function runScenario(
     p99Ms: measured.p99Ms,
     maxMs: measured.maxMs,
     p99WithOpeningMs: measured.p99WithOpeningMs,
+    requestsPerSecondWithOpening:
+      endedMs > started ? ((measured.requests + measured.openingRequests) * 1000) / (endedMs - started) : 0,
     errors: result.errors,
     non2xx: result.non2xx,
     statusCodes,

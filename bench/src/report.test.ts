@@ -17,6 +17,7 @@ function run(scenario: ScenarioId, fields: Partial<RunResult> = {}): RunResult {
     maxMs: 3,
     openingSeconds: 1,
     p99WithOpeningMs: 2.5,
+    requestsPerSecondWithOpening: 990,
     errors: 0,
     non2xx: 0,
     statusCodes: { 200: 10_000 },
@@ -155,11 +156,13 @@ describe('renderReport', () => {
     expect(row).toMatch(/\| 90% \(62%\) \/ 10% \/ 40% \|$/);
   });
 
-  it("says how long each run's opening was, and shows each run's p99 with its opening", () => {
-    const report = render([run('login-100ms', { p99Ms: 120, p99WithOpeningMs: 187.5, maxMs: 210 })]);
+  it("says how long each run's opening was, and shows each run's rate and p99 with its opening", () => {
+    const report = render([
+      run('login-100ms', { p99Ms: 120, p99WithOpeningMs: 187.5, maxMs: 210, requestsPerSecondWithOpening: 1874.4 }),
+    ]);
     expect(report).toContain('loads them for 1 s before the 10 s measured on the same connections');
     const row = report.split('\n').find((line) => line.startsWith('| 1 | login-100ms'));
-    expect(row).toContain('| 120.00 | 210.0 | 187.50 |');
+    expect(row).toContain('| 120.00 | 210.0 | 1,874, 187.50 |');
   });
 
   it('records the extra environment the service ran with', () => {
@@ -194,13 +197,15 @@ describe('ceilingNote', () => {
   it('gives the p99 of whole runs, the opening included, beside the measured one', () => {
     const [note] = ceilingNote(
       summarize([
-        { ...login, p99WithOpeningMs: 190 },
-        { ...upstream, p99WithOpeningMs: 118 },
-        { ...proxy, p99WithOpeningMs: 160 },
+        { ...login, p99WithOpeningMs: 190, requestsPerSecondWithOpening: 1780 },
+        { ...upstream, p99WithOpeningMs: 118, requestsPerSecondWithOpening: 1990 },
+        { ...proxy, p99WithOpeningMs: 160, requestsPerSecondWithOpening: 1860 },
       ]),
     );
     expect(note).toContain('the opening included');
-    expect(note).toContain('the p99 was: login 190.0 ms, the proxy 160.0 ms, the simulator 118.0 ms.');
+    expect(note).toContain(
+      'login 1,780 req/s with p99 190.0 ms; the proxy 1,860 req/s with p99 160.0 ms; the simulator 1,990 req/s with p99 118.0 ms.',
+    );
   });
 
   it('says nothing without login at 100 ms or without a reference', () => {

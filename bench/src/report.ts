@@ -39,6 +39,7 @@ export interface ScenarioSummary
     | 'p50Ms'
     | 'p99Ms'
     | 'p99WithOpeningMs'
+    | 'requestsPerSecondWithOpening'
     | 'errors'
     | 'non2xx'
     | 'statusCodes'
@@ -95,6 +96,7 @@ export function summarize(runs: readonly RunResult[]): Map<ScenarioId, ScenarioS
       p50Ms: median(list.map((r) => r.p50Ms)),
       p99Ms: median(list.map((r) => r.p99Ms)),
       p99WithOpeningMs: median(list.map((r) => r.p99WithOpeningMs)),
+      requestsPerSecondWithOpening: median(list.map((r) => r.requestsPerSecondWithOpening)),
       errors: list.reduce((sum, r) => sum + r.errors, 0),
       non2xx: list.reduce((sum, r) => sum + r.non2xx, 0),
       statusCodes,
@@ -324,10 +326,12 @@ export function ceilingNote(summaries: Map<ScenarioId, ScenarioSummary>): string
   const opening = [login, proxy, upstream].flatMap((x) =>
     x === undefined
       ? []
-      : [`${x === login ? 'login' : x === proxy ? 'the proxy' : 'the simulator'} ${fixed(x.p99WithOpeningMs, 1)} ms`],
+      : [
+          `${x === login ? 'login' : x === proxy ? 'the proxy' : 'the simulator'} ${fixed(x.requestsPerSecondWithOpening)} req/s with p99 ${fixed(x.p99WithOpeningMs, 1)} ms`,
+        ],
   );
   return [
-    `${sentences.join(' ')} Login through the service reached ${comparisons.join('; and ')}. Over whole runs, the opening included (every connection's first request, sent together), the p99 was: ${opening.join(', ')}.`,
+    `${sentences.join(' ')} Login through the service reached ${comparisons.join('; and ')}. Over whole runs, the opening included (every connection's first request, sent together): ${opening.join('; ')}.`,
     '',
   ];
 }
@@ -365,7 +369,7 @@ export function verdictTable(list: readonly Verdict[]): string {
 
 function roundsTable(runs: readonly RunResult[]): string {
   const rows = [
-    '| round | scenario | req/s | vs bare | p50 ms | p99 ms | max ms | p99 ms, opening included | requests | errors | non-2xx | status codes | peak RSS |',
+    '| round | scenario | req/s | vs bare | p50 ms | p99 ms | max ms | opening included: req/s, p99 ms | requests | errors | non-2xx | status codes | peak RSS |',
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
   ];
   const bareOfRound = new Map(runs.filter((r) => r.scenario === 'bare').map((r) => [r.round, r] as const));
@@ -376,7 +380,7 @@ function roundsTable(runs: readonly RunResult[]): string {
       .map(([code, count]) => `${code}: ${count}`)
       .join(', ');
     rows.push(
-      `| ${r.round} | ${r.scenario} | ${fixed(r.requestsPerSecond)} | ${vs} | ${fixed(r.p50Ms, 2)} | ${fixed(r.p99Ms, 2)} | ${fixed(r.maxMs, 1)} | ${fixed(r.p99WithOpeningMs, 2)} | ${r.requests} | ${r.errors} | ${r.non2xx} | ${codes} | ${(r.peakRssBytes / MIB).toFixed(1)} MiB |`,
+      `| ${r.round} | ${r.scenario} | ${fixed(r.requestsPerSecond)} | ${vs} | ${fixed(r.p50Ms, 2)} | ${fixed(r.p99Ms, 2)} | ${fixed(r.maxMs, 1)} | ${fixed(r.requestsPerSecondWithOpening)}, ${fixed(r.p99WithOpeningMs, 2)} | ${r.requests} | ${r.errors} | ${r.non2xx} | ${codes} | ${(r.peakRssBytes / MIB).toFixed(1)} MiB |`,
     );
   }
   return rows.join('\n');
@@ -435,7 +439,7 @@ export function renderReport(input: ReportInput): string {
     `- Node ${m.node}`,
     `- Load average (1, 5, 15 min) before the run: ${input.loadAverage.before.map((x) => x.toFixed(2)).join(', ')}; after: ${input.loadAverage.after.map((x) => x.toFixed(2)).join(', ')} (well above 0 before the run means other work competed for the cores)`,
     `- Command: \`${input.command}\``,
-    `- Load: ${s.rounds} round(s) × ${s.durationSeconds} s per scenario, after ${s.warmupSeconds} s of warm-up each; every run opens its connections and loads them for ${s.openingSeconds} s before the ${s.durationSeconds} s measured on the same connections (the opening: the load generator opens every connection at once, so their first requests arrive together; the rate, p50, p99, max and CPU are the measured window's; errors, non-2xx answers, status codes and peak RSS are the whole run's, the opening included; the every-run table gives each run's p99 with its opening); scenarios interleaved (every scenario in turn, then again; the upstream reference runs after them, its rounds back to back, so that no judged scenario follows it); medians over the rounds; "vs bare" is the median of each round's ratio to the bare server of the same round.`,
+    `- Load: ${s.rounds} round(s) × ${s.durationSeconds} s per scenario, after ${s.warmupSeconds} s of warm-up each; every run opens its connections and loads them for ${s.openingSeconds} s before the ${s.durationSeconds} s measured on the same connections (the opening: the load generator opens every connection at once, so their first requests arrive together; the rate, p50, p99, max and CPU are the measured window's; errors, non-2xx answers, status codes and peak RSS are the whole run's, the opening included; the every-run table gives each run's rate and p99 with its opening); scenarios interleaved (every scenario in turn, then again; the upstream reference runs after them, its rounds back to back, so that no judged scenario follows it); medians over the rounds; "vs bare" is the median of each round's ratio to the bare server of the same round.`,
     `- Service: ${build} in its own process, ${flags}${env.length > 0 ? `, with ${env.join(' ')} in its environment` : ''}; SQLite in a temporary folder; \`LOG_LEVEL=warn\` (at \`info\` the service writes one log line per request); \`RATE_LIMIT_*=0\` (all load comes from one address). WeChat is the simulator, in its own process on the same machine. The load generator (autocannon) runs in the benchmark process, so the service, the simulator and the load generator share the same cores.`,
     `- References, each in its own process and measured in the same run: a bare \`node:http\` server answering a fixed small JSON; for login at 100 ms, the simulator alone (\`upstream-100ms\`) and a bare \`node:http\` proxy in front of it (\`proxy-100ms\`).`,
     '',
