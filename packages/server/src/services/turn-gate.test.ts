@@ -100,6 +100,48 @@ describe('TurnGate', () => {
     );
   });
 
+  it('asks a perTurn function once a turn, and takes a bad answer (or a throw) as 1', async () => {
+    const answers = [3, 1, 2.9, Number.NaN, -4];
+    let asked = 0;
+    const gate = new TurnGate(() => {
+      asked++;
+      const answer = answers.shift();
+      if (answer === undefined) throw new Error('no answer');
+      return answer;
+    });
+    const passedAt: number[] = [];
+    let turn = 0;
+    const pending: Array<Promise<void>> = [];
+    for (let i = 0; i < 12; i++) {
+      const wait = gate.enter();
+      if (wait === undefined) passedAt.push(turn);
+      else pending.push(wait.then(() => void passedAt.push(turn)));
+    }
+    // this turn's room (3) was asked once, not once per caller
+    expect(passedAt).toEqual([0, 0, 0]);
+    expect(asked).toBe(1);
+    while (gate.waiting > 0) {
+      turn++;
+      await nextTurn();
+    }
+    await Promise.all(pending);
+    // then 1, 2 (2.9 rounded down), 1 (NaN), 1 (-4), then 1 a turn (the function throws)
+    expect(passedAt).toEqual([0, 0, 0, 1, 2, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('asks afresh for the first caller after a quiet spell', async () => {
+    let room = 1;
+    const gate = new TurnGate(() => room);
+    expect(gate.enter()).toBeUndefined();
+    expect(gate.enter()).toBeDefined();
+    await nextTurn();
+    await nextTurn();
+    await nextTurn();
+    room = 3;
+    expect([gate.enter(), gate.enter(), gate.enter()]).toEqual([undefined, undefined, undefined]);
+    expect(gate.enter()).toBeDefined();
+  });
+
   it('drains a long queue without losing anyone', async () => {
     const passed = await drive(8, [5000]);
     expect(passed).toHaveLength(5000);

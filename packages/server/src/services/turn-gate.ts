@@ -16,19 +16,38 @@
  * when each caller continues.
  */
 export class TurnGate {
-  readonly #perTurn: number;
+  readonly #perTurn: () => number;
   /** Callers waiting to pass, oldest first. */
   readonly #waiting: Array<() => void> = [];
   /** Callers passed in the current turn. */
   #passed = 0;
   #turnScheduled = false;
+  /** This turn's room, asked of `perTurn` once per turn. */
+  #roomOfTurn: number | undefined;
 
-  /** @param perTurn most callers to pass in one turn of the event loop (a positive integer) */
-  constructor(perTurn: number) {
-    if (!Number.isSafeInteger(perTurn) || perTurn < 1) {
-      throw new TypeError('TurnGate: perTurn must be a positive integer');
+  /**
+   * @param perTurn most callers to pass in one turn of the event loop: a
+   *   positive integer, or a function asked at every turn (its answer is
+   *   rounded down and taken as at least 1, as is a throw: a bad answer slows
+   *   the gate but never stops it)
+   */
+  constructor(perTurn: number | (() => number)) {
+    if (typeof perTurn === 'number') {
+      if (!Number.isSafeInteger(perTurn) || perTurn < 1) {
+        throw new TypeError('TurnGate: perTurn must be a positive integer');
+      }
+      this.#perTurn = () => perTurn;
+    } else {
+      this.#perTurn = () => {
+        let value: number;
+        try {
+          value = Math.floor(perTurn());
+        } catch {
+          return 1;
+        }
+        return Number.isSafeInteger(value) && value >= 1 ? value : 1;
+      };
     }
-    this.#perTurn = perTurn;
   }
 
   /** Callers waiting for a later turn. */
@@ -46,14 +65,21 @@ export class TurnGate {
    * if (wait !== undefined) await wait;
    */
   enter(): Promise<void> | undefined {
+    // the first caller after a quiet spell starts a new turn: its room is asked afresh
+    if (!this.#turnScheduled) this.#roomOfTurn = undefined;
     this.#scheduleTurn();
-    if (this.#waiting.length === 0 && this.#passed < this.#perTurn) {
+    if (this.#waiting.length === 0 && this.#passed < this.#room()) {
       this.#passed++;
       return undefined;
     }
     return new Promise<void>((resolve) => {
       this.#waiting.push(resolve);
     });
+  }
+
+  #room(): number {
+    this.#roomOfTurn ??= this.#perTurn();
+    return this.#roomOfTurn;
   }
 
   /** The next turn starts counting afresh; it is scheduled while anyone passed or waits in this one. */
@@ -65,7 +91,8 @@ export class TurnGate {
 
   #turn(): void {
     this.#turnScheduled = false;
-    const released = this.#waiting.splice(0, this.#perTurn);
+    this.#roomOfTurn = undefined;
+    const released = this.#waiting.splice(0, this.#room());
     this.#passed = released.length;
     if (released.length > 0) this.#scheduleTurn();
     for (const resolve of released) resolve();
