@@ -46,6 +46,10 @@ const LOGINS_PER_TURN = 4;
 const LOGINS_PER_TURN_BUSY = 8;
 const BUSY_LOOP = 0.7;
 
+/** The turn gate's count for an event loop this busy (its utilization, 0 to 1). */
+export const loginsPerTurn = (loopUtilization: number): number =>
+  loopUtilization >= BUSY_LOOP ? LOGINS_PER_TURN_BUSY : LOGINS_PER_TURN;
+
 export interface ServiceLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
@@ -81,9 +85,7 @@ interface IssuedSession {
 export class AuthService {
   private readonly loopLoad = new LoopLoad();
   /** Spreads a burst of WeChat answers over turns of the event loop (see TurnGate). */
-  private readonly afterWechat = new TurnGate(() =>
-    this.loopLoad.utilization() >= BUSY_LOOP ? LOGINS_PER_TURN_BUSY : LOGINS_PER_TURN,
-  );
+  private readonly afterWechat = new TurnGate(() => loginsPerTurn(this.loopLoad.utilization()));
 
   constructor(private readonly deps: AuthServiceDeps) {}
 
