@@ -20,6 +20,7 @@ import type * as TokensModule from '../../packages/server/src/crypto/tokens.js';
 import type * as StoreModule from '../../packages/server/src/store/index.js';
 import type * as AccessTokensModule from '../../packages/server/src/tokens/access-tokens.js';
 import type * as WechatModule from '../../packages/wechat/src/index.js';
+import { median } from './stats.js';
 
 async function loadBuilt<T>(path: string): Promise<T> {
   return (await import(new URL(`../../packages/${path}`, import.meta.url).href)) as T;
@@ -173,14 +174,6 @@ async function buildPairs(): Promise<{ pairs: Pair[]; close: () => Promise<void>
     },
   ];
   return { pairs, close: () => store.close() };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Median time of one call, in ns. */

@@ -6,6 +6,7 @@ import { availableParallelism, release, totalmem } from 'node:os';
 import { type RunResult, type ScenarioId, STANDARD_CONNECTIONS } from './load.js';
 import type { MicroResult } from './micro.js';
 import type { ProfileSummary } from './profile.js';
+import { median } from './stats.js';
 
 export interface Machine {
   cores: number;
@@ -56,15 +57,6 @@ export interface ScenarioSummary
    */
   vsBare: { requestsPerSecond: number; p99: number } | null;
   notes: string[];
-}
-
-function median(values: readonly number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 export function summarize(runs: readonly RunResult[]): Map<ScenarioId, ScenarioSummary> {

@@ -8,6 +8,7 @@
  * completed after them. The p99 of the whole run, opening included, is kept
  * beside them so that a report can show what the opening cost.
  */
+import { percentile } from './stats.js';
 
 /** A growable list of numbers, sorted on demand. */
 class Samples {
@@ -26,13 +27,6 @@ class Samples {
   sorted(): Float64Array {
     return this.values.slice(0, this.length).sort();
   }
-}
-
-/** The value at percentile `p` (nearest rank) of an ascending list; 0 for an empty one. */
-export function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return 0;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index] as number;
 }
 
 export interface WindowSummary {
